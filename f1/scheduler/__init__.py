@@ -1,0 +1,5 @@
+"""The async DAG scheduler: runs plan steps as their dependencies finish, and records a `Trace`."""
+
+from f1.scheduler.trace import ErrorKind, StepError, StepRecord, StepStatus, Trace
+
+__all__ = ["ErrorKind", "StepError", "StepRecord", "StepStatus", "Trace"]

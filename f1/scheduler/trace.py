@@ -1,0 +1,84 @@
+"""What a run leaves behind: per step the resolved args, the result or a typed error, times and attempts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class StepStatus(StrEnum):
+    """How a step ended. `skipped`: a dependency failed; `cancelled`: the run was cancelled first."""
+
+    ok = "ok"
+    error = "error"
+    skipped = "skipped"
+    cancelled = "cancelled"
+
+
+class ErrorKind(StrEnum):
+    """Why a step has no result."""
+
+    invalid_step = "invalid_step"  # unknown tool, bad reference, args that break the schema before running
+    invalid_args = "invalid_args"  # resolved args break the tool's schema
+    reference = "reference"  # a `$k.path` does not exist in the result
+    timeout = "timeout"
+    exception = "exception"  # the tool raised
+    invalid_result = "invalid_result"  # the result breaks the tool's result schema
+    unserializable_result = "unserializable_result"  # the result is not JSON
+    dependency_failed = "dependency_failed"
+    cancelled = "cancelled"
+
+
+class StepError(BaseModel):
+    """A typed, recorded error: `kind` for programs, `message` for people (and the joiner)."""
+
+    kind: ErrorKind
+    message: str
+    exception_type: str | None = None
+
+
+class StepRecord(BaseModel):
+    """One step of one run. Times are seconds since the run started."""
+
+    id: int
+    tool: str
+    args: dict[str, Any]
+    resolved_args: dict[str, Any] | None = None
+    status: StepStatus | None = None
+    result: Any = None
+    error: StepError | None = None
+    received_at: float = 0.0
+    started_at: float | None = None
+    ended_at: float | None = None
+    attempts: int = 0
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+class Trace(BaseModel):
+    """Every step of a run, in the order the steps arrived. `started` is wall-clock epoch seconds."""
+
+    started: float = 0.0
+    elapsed: float = 0.0
+    steps: list[StepRecord] = Field(default_factory=list)
+
+    @property
+    def results(self) -> dict[int, Any]:
+        """Results of the steps that succeeded, by step id."""
+        return {record.id: record.result for record in self.steps if record.status is StepStatus.ok}
+
+    @property
+    def ok(self) -> bool:
+        return all(record.status is StepStatus.ok for record in self.steps)
+
+    def record(self, step_id: int) -> StepRecord:
+        for record in self.steps:
+            if record.id == step_id:
+                return record
+        raise KeyError(step_id)
