@@ -1,0 +1,39 @@
+"""The protocol every planner model implements: local transformers, a remote OpenAI-compatible server, a script."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from f1.planner.messages import ChatMessage
+
+if TYPE_CHECKING:
+    from f1.decoding.grammar import Grammar
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of generated text; token counts add up over a generation to its usage."""
+
+    text: str
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
+
+
+@runtime_checkable
+class ModelBackend(Protocol):
+    """Streams a completion for chat messages, constrained by `grammar` when one is given."""
+
+    name: str
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        grammar: Grammar | None = None,
+        max_tokens: int = 1024,
+        temperature: float = 0.0,
+    ) -> AsyncIterator[Chunk]:
+        """Yield the completion as it is generated. Must be cancellable (anyio) at any chunk."""
+        ...
