@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,8 @@ def test_conversion_is_cached_with_a_source_marker(
     assert target == cache / "fake" / "hf"
     assert (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file()
     assert "quantization_config" not in (target / "config.json").read_text()
+    added = json.loads((target / "tokenizer_config.json").read_text())["added_tokens_decoder"]  # for fast reloads
+    assert added["256"]["content"] == "<|im_end|>" and added["256"]["special"]
     assert weights.is_converted("fake")
     assert not (cache / "fake" / "model.gguf").exists()  # the assembled file is dropped once converted
     assert weights.ensure_converted("fake") == target and loader.calls == 1
