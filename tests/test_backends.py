@@ -80,36 +80,37 @@ def test_local_streams_text_and_usage_adds_up(tiny: LocalModel, forwards: list[i
     assert tiny.name == "tiny"
     assert sum(c.prompt_tokens for c in chunks) == len(prompt_ids(load_model(tiny.spec).tokenizer, USER))
     assert chunks[0].prompt_tokens > 0 and all(c.prompt_tokens == 0 for c in chunks[1:])
-    assert sum(c.completion_tokens for c in chunks) == len([c for c in chunks if c.text]) == 12
-    assert len(forwards) == 12
+    assert sum(c.completion_tokens for c in chunks) == len(forwards) <= 12  # one token per forward, no grammar
+    assert "".join(c.text for c in chunks)
 
 
 def test_cancelling_the_consumer_stops_generation(tiny: LocalModel, forwards: list[int]) -> None:
-    async def main() -> list[Chunk]:
-        seen: list[Chunk] = []
-        with anyio.CancelScope() as scope:
-            async for chunk in tiny.stream(USER, max_tokens=400):
-                seen.append(chunk)
-                if len(seen) == 3:
-                    scope.cancel()
-        return seen
+    at_cancel: list[int] = []
 
-    assert len(anyio.run(main)) == 3
-    assert len(forwards) <= 5  # the worker stops at its next token, far short of 400
+    async def main() -> None:
+        with anyio.CancelScope() as scope:
+            async for _ in tiny.stream(USER, max_tokens=400):
+                at_cancel.append(len(forwards))
+                if len(at_cancel) == 3:
+                    scope.cancel()
+
+    anyio.run(main)
+    assert len(at_cancel) == 3
+    assert len(forwards) <= at_cancel[-1] + 3  # the worker stops at its next token, far short of 400
     assert not [t for t in threading.enumerate() if t.name.startswith("f1-generate")]
 
 
 def test_abandoning_the_stream_stops_generation(tiny: LocalModel, forwards: list[int]) -> None:
     async def main() -> None:
         async for _ in tiny.stream(USER, max_tokens=400):
+            at_break = len(forwards)
             break
         await anyio.sleep(0.5)  # the abandoned generator is closed by the event loop meanwhile
-        assert len(forwards) <= 3
+        assert len(forwards) <= at_break + 3
         async for _ in tiny.stream(USER, max_tokens=1):  # and the model is free again
             pass
 
     anyio.run(main)
-    assert len(forwards) <= 4
 
 
 def test_generations_on_one_model_run_one_at_a_time(tiny: LocalModel, forwards: list[int]) -> None:
@@ -126,7 +127,6 @@ def test_generations_on_one_model_run_one_at_a_time(tiny: LocalModel, forwards: 
 
     anyio.run(main)
     assert len(results) == 2 and results[0] == results[1]  # greedy: same prompt, same reply
-    assert len(forwards) == 12
 
 
 def test_chat_dicts_map_tool_turns_for_templates_without_a_tool_role() -> None:
