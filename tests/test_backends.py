@@ -39,11 +39,12 @@ def test_default_model_replies(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_attention(monkeypatch)
     fake_generate(monkeypatch)
     model = LocalModel()
-    chunks = anyio.run(collect, model.stream([ChatMessage(role="user", content="Say hello.")], max_tokens=8))
+    messages = [ChatMessage(role="user", content="Say hello.")]
+    chunks = anyio.run(collect, model.stream(messages, max_tokens=8))
     text = "".join(c.text for c in chunks)
     assert model.name == "qwen2.5-coder-0.5b" and text.strip()
     assert 0 < sum(c.completion_tokens for c in chunks) <= 8
-    assert sum(c.prompt_tokens for c in chunks) == len(prompt_ids(load_model().tokenizer, [ChatMessage(role="user", content="Say hello.")]))
+    assert sum(c.prompt_tokens for c in chunks) == len(prompt_ids(load_model().tokenizer, messages))
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +182,8 @@ def test_remote_streams_chunks_with_structured_outputs() -> None:
     body = json.loads(request.content)
     assert str(request.url) == "http://fake/v1/chat/completions"
     assert request.headers["authorization"] == "Bearer k"
-    assert body["stream"] is True and body["max_tokens"] == 5 and body["messages"] == [{"role": "user", "content": "hello"}]
+    assert body["stream"] is True and body["max_tokens"] == 5
+    assert body["messages"] == [{"role": "user", "content": "hello"}]
     assert body["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "plan_v1", "schema": PLAN_SCHEMA, "strict": True},
@@ -276,7 +278,8 @@ def test_resolve_model(monkeypatch: pytest.MonkeyPatch, tiny_dir: Path) -> None:
     monkeypatch.setenv("F1_API_KEY", "secret")
     remote_model = resolve_model("openai:https://api.example.com/v1#gpt-x")
     assert isinstance(remote_model, RemoteModel)
-    assert (remote_model.base_url, remote_model.name, remote_model.api_key) == ("https://api.example.com/v1", "gpt-x", "secret")
+    assert remote_model.base_url == "https://api.example.com/v1"
+    assert (remote_model.name, remote_model.api_key) == ("gpt-x", "secret")
     default = resolve_model("default")
     assert isinstance(default, LocalModel) and default.name == "qwen2.5-coder-0.5b"
     assert resolve_model(str(tiny_dir)).name == "tiny"

