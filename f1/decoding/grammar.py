@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from f1.decoding.lark import LarkWriter, literal
+from f1.decoding.lark import JSON_CHAR, LarkWriter, literal
 from f1.errors import F1Error
 from f1.plan.refs import REF_PATTERN
 
@@ -43,12 +43,17 @@ class Grammar:
         return hashlib.sha256(self.lark.encode()).hexdigest()
 
 
-def plan_grammar(specs: Sequence[ToolSpec], *, max_steps: int = DEFAULT_MAX_STEPS) -> Grammar:
-    """Plans over these tools: typed args, references only to earlier steps, at most `max_steps` steps."""
+def plan_grammar(
+    specs: Sequence[ToolSpec], *, max_steps: int = DEFAULT_MAX_STEPS, max_string_length: int | None = None
+) -> Grammar:
+    """Plans over these tools: typed args, references only to earlier steps, at most `max_steps` steps.
+
+    `max_string_length` bounds every free string (in characters), against runaway strings from small models.
+    """
     tools = _unique(specs)
     if max_steps < 2:
         raise F1Error(f"max_steps must be at least 2, not {max_steps}")
-    writer = LarkWriter(max_steps=max_steps)
+    writer = LarkWriter(max_steps=max_steps, max_string_length=max_string_length)
     calls = [f'"\\"{spec.name}\\",\\"args\\":" {writer.args(spec.parameters)}' for spec in tools]
     ids = " | ".join(f'"{k}" %if eq(_, {k})' for k in range(1, max_steps + 1))
     writer.rules += [
@@ -104,7 +109,7 @@ def joiner_grammar() -> Grammar:
             '%llguidance {}',
             'start: "{\\"action\\":\\"finish\\",\\"answer\\":" JSON_STRING "}"'
             ' | "{\\"action\\":\\"replan\\",\\"reason\\":" JSON_STRING "}"',
-            r'JSON_STRING: /"(\\(["\\\/bfnrt]|u[a-fA-F0-9]{4})|[^"\\\x00-\x1F\x7F])*"/',
+            f'JSON_STRING: /"{JSON_CHAR}*"/',
         ]
     )
 

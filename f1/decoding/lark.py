@@ -16,9 +16,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-# JSON terminals (compact: no free whitespace anywhere).
+# JSON terminals (compact: no free whitespace anywhere). JSON_STRING is added with its length bound.
+JSON_CHAR = r"""(\\(["\\\/bfnrt]|u[a-fA-F0-9]{4})|[^"\\\x00-\x1F\x7F])"""
 TERMINALS = r"""
-JSON_STRING: /"(\\(["\\\/bfnrt]|u[a-fA-F0-9]{4})|[^"\\\x00-\x1F\x7F])*"/
 REF_STRING: /"\$[1-9][0-9]*(\.[A-Za-z0-9_\-]+)*"/
 PLAIN_STRING: JSON_STRING & ~REF_STRING
 INT: /-?(0|[1-9][0-9]*)/
@@ -60,8 +60,9 @@ def strip_docs(schema: Any) -> Any:
 class LarkWriter:
     """Collects the rules of one grammar; identical sub-schemas share one rule."""
 
-    def __init__(self, *, max_steps: int) -> None:
+    def __init__(self, *, max_steps: int, max_string_length: int | None = None) -> None:
         self.max_steps = max_steps
+        self.max_string_length = max_string_length
         self.rules: list[str] = []
         self._cache: dict[str, str] = {}
         self._count = 0
@@ -69,7 +70,9 @@ class LarkWriter:
 
     def text(self, start: str) -> str:
         """The complete grammar with `start` as its start rule body."""
-        return "\n".join(["%llguidance {}", f"start: {start}", *self.rules, TERMINALS])
+        repeat = "*" if self.max_string_length is None else f"{{0,{self.max_string_length}}}"
+        string = f'JSON_STRING: /"{JSON_CHAR}{repeat}"/'
+        return "\n".join(["%llguidance {}", f"start: {start}", *self.rules, string, TERMINALS])
 
     def args(self, schema: Mapping[str, Any]) -> str:
         """A parametric rule for a tool's argument object (itself never a reference)."""
