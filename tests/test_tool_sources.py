@@ -289,3 +289,129 @@ async def test_mcp_connection_failure_is_an_f1_error() -> None:
     with pytest.raises(F1Error, match="cannot connect to the MCP server"):
         async with MCPSource.stdio(sys.executable, ["-c", "import sys; sys.exit(3)"], timeout=10):
             pass
+
+
+# bad tools inside a run: typed errors in the trace, independent steps go on ---------------------------------
+
+
+def _scheduler():
+    return pytest.importorskip("f1.scheduler.executor").Scheduler
+
+
+@pytest.mark.anyio
+async def test_builtin_plan_time_in_two_cities_then_arithmetic() -> None:
+    from f1.plan import Plan, Step
+    from f1.scheduler.trace import ErrorKind, StepStatus
+    from f1.tools.builtin import builtin_tools
+
+    plan = Plan(
+        steps=[
+            Step(id=1, tool="current_time", args={"location": "Paris"}),
+            Step(id=2, tool="current_time", args={"location": "Tokyo"}),
+            Step(id=3, tool="calculate", args={"expression": "b - a", "variables": {"a": "$1.utc_offset_hours", "b": "$2.utc_offset_hours"}}),
+            Step(id=4, tool="calculate", args={"expression": "1 / 0"}),
+            Step(id=5, tool="convert_units", args={"value": "$3", "from_unit": "h", "to_unit": "min"}),
+            Step(id=6, tool="calculate", args={"expression": "$4"}),
+        ]
+    )
+    trace = await _scheduler()(builtin_tools(http=False)).run(plan)
+    assert trace.record(3).result in (7, 8)  # Tokyo is 8 h ahead of Paris in winter, 7 h in summer
+    assert trace.record(5).result["value"] == trace.record(3).result * 60
+    assert trace.record(4).status is StepStatus.error and trace.record(4).error.kind is ErrorKind.exception
+    assert trace.record(4).error.exception_type == "ToolCallError" and "division by zero" in trace.record(4).error.message
+    assert trace.record(6).status is StepStatus.skipped and trace.record(6).error.kind is ErrorKind.dependency_failed
+
+
+@pytest.mark.anyio
+async def test_bad_tools_give_typed_errors_and_the_run_goes_on() -> None:
+    import anyio
+
+    from f1.plan import Plan, Step
+    from f1.scheduler.trace import ErrorKind, StepStatus
+    from f1.tools import tool
+
+    @tool
+    def explode() -> int:
+        """Raise."""
+        raise RuntimeError("boom")
+
+    @tool(timeout=0.2)
+    async def hang() -> int:
+        """Never finish."""
+        await anyio.sleep(60)
+        return 0
+
+    @tool
+    def opaque() -> Any:
+        """Return something that is not JSON."""
+        return object()
+
+    @tool
+    def liar() -> int:
+        """Promise an int, return a string."""
+        return "not an int"  # type: ignore[return-value]
+
+    @tool
+    def fine() -> int:
+        """Work."""
+        return 42
+
+    names = ["explode", "hang", "opaque", "liar", "fine"]
+    registry = ToolRegistry([explode, hang, opaque, liar, fine])
+    plan = Plan(steps=[Step(id=index, tool=name) for index, name in enumerate(names, start=1)])
+    trace = await _scheduler()(registry).run(plan)
+    kinds = {record.tool: (record.status, record.error.kind if record.error else None) for record in trace.steps}
+    assert kinds == {
+        "explode": (StepStatus.error, ErrorKind.exception),
+        "hang": (StepStatus.error, ErrorKind.timeout),
+        "opaque": (StepStatus.error, ErrorKind.unserializable_result),
+        "liar": (StepStatus.error, ErrorKind.invalid_result),
+        "fine": (StepStatus.ok, None),
+    }
+    assert trace.record(5).result == 42
+
+
+@pytest.mark.anyio
+async def test_openapi_and_mcp_errors_in_a_run(pet_app) -> None:
+    from f1.plan import Plan, Step
+    from f1.scheduler.trace import ErrorKind, StepStatus
+
+    tools = await _openapi_tools(pet_app)
+    async with MCPSource.stdio(sys.executable, [str(MCP_SERVER)]) as source:
+        mcp_tools = await source.load()
+        registry = ToolRegistry([*tools.values(), *(item.with_policy(timeout=0.5) for item in mcp_tools)])
+        plan = Plan(
+            steps=[
+                Step(id=1, tool="getPet", args={"pet_id": 99}),  # HTTP 404
+                Step(id=2, tool="countPets"),  # breaks its documented result schema
+                Step(id=3, tool="lookup", args={"city": "Atlantis"}),  # MCP isError
+                Step(id=4, tool="sleep", args={"seconds": 30}),  # hangs past the timeout
+                Step(id=5, tool="add", args={"a": 1, "b": 2}),
+                Step(id=6, tool="getPet", args={"pet_id": 1}),
+            ]
+        )
+        trace = await _scheduler()(registry).run(plan)
+    assert trace.record(1).error.kind is ErrorKind.exception and "HTTP 404" in trace.record(1).error.message
+    assert trace.record(2).error.kind is ErrorKind.invalid_result
+    assert trace.record(3).error.kind is ErrorKind.exception and "unknown city" in trace.record(3).error.message
+    assert trace.record(4).error.kind is ErrorKind.timeout
+    assert trace.record(5).status is StepStatus.ok and trace.record(5).result == {"result": 3}
+    assert trace.record(6).result["name"] == "Rex"
+
+
+@pytest.mark.anyio
+async def test_bfcl_world_in_a_run() -> None:
+    from f1.plan import Plan, Step
+
+    world = BfclWorld(["GorillaFileSystem"], FILES)
+    plan = Plan(
+        steps=[
+            Step(id=1, tool="mkdir", args={"dir_name": "out"}),
+            Step(id=2, tool="cat", args={"file_name": "notes.txt"}),
+            Step(id=3, tool="cat", args={"file_name": "missing.txt"}),
+        ]
+    )
+    trace = await _scheduler()(world.tools).run(plan)
+    assert trace.ok  # BFCL's {"error": ...} answers are results, not failures
+    assert trace.record(2).result == {"file_content": "hello world"} and "error" in trace.record(3).result
+    assert "out" in world.tools["ls"]()["current_directory_content"]
