@@ -340,6 +340,11 @@ def test_workspace_hides_escaping_symlinks_and_can_be_read_only(workspace: Path)
     assert tools["search_files"](query="secret")["matches"] == []
     with pytest.raises(ToolCallError, match="outside the workspace"):
         tools["list_files"](path="..")
+    for pattern in ("../*", "/etc/*", "**/../../*", "", ".."):
+        with pytest.raises(ToolCallError, match="file-name pattern"):
+            tools["list_files"](pattern=pattern)
+        with pytest.raises(ToolCallError, match="file-name pattern"):
+            tools["search_files"](query="secret", pattern=pattern)
 
 
 # HTTP ---------------------------------------------------------------------------------------------------

@@ -66,12 +66,16 @@ def evaluate(expression: str, variables: dict[str, Number] | None = None) -> Num
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
         raise ToolCallError(f"cannot parse {expression!r}: {exc.msg}", tool="calculate") from None
+    except (RecursionError, MemoryError):
+        raise ToolCallError("the expression is nested too deeply", tool="calculate") from None
     try:
         result = _eval(tree.body, names)
     except ZeroDivisionError:
         raise ToolCallError("division by zero", tool="calculate") from None
     except (OverflowError, ValueError, TypeError) as exc:
         raise ToolCallError(f"{exc}", tool="calculate") from None
+    except RecursionError:
+        raise ToolCallError("the expression is nested too deeply", tool="calculate") from None
     if isinstance(result, float) and not math.isfinite(result):
         raise ToolCallError("the result is not a finite number", tool="calculate")
     return result

@@ -72,7 +72,9 @@ def workspace_tools(
     def shown(path: Path) -> str:
         return path.relative_to(base).as_posix() or "."
 
-    def walk(folder: Path, pattern: str, recursive: bool) -> list[Path]:
+    def walk(folder: Path, pattern: str, recursive: bool, tool_name: str) -> list[Path]:
+        if not pattern or "/" in pattern or "\\" in pattern or pattern in (".", ".."):
+            raise ToolCallError(f"pattern {pattern!r} must be a file-name pattern such as '*.txt'", tool=tool_name)
         found = folder.rglob(pattern) if recursive else folder.glob(pattern)
         # symlinks are listed only when they point inside the workspace
         return sorted(p for p in found if p.resolve() == base or base in p.resolve().parents)
@@ -84,13 +86,13 @@ def workspace_tools(
 
         Args:
             path: the folder, relative to the workspace root ("." is the root).
-            pattern: a glob pattern the names must match, e.g. "*.txt".
+            pattern: a file-name pattern the names must match, e.g. "*.txt".
             recursive: also list inside sub-folders.
         """
         folder = inside(path, "list_files")
         if not folder.is_dir():
             raise ToolCallError(f"not a folder: {path!r}", tool="list_files")
-        found = walk(folder, pattern, recursive)
+        found = walk(folder, pattern, recursive, "list_files")
         entries = [
             Entry(path=shown(p), type="dir" if p.is_dir() else "file", size=0 if p.is_dir() else p.stat().st_size)
             for p in found[:max_results]
@@ -145,12 +147,12 @@ def workspace_tools(
         Args:
             query: the text to look for.
             path: the folder to search in, relative to the workspace root.
-            pattern: a glob pattern the file names must match, e.g. "*.py".
+            pattern: a file-name pattern the names must match, e.g. "*.py".
         """
         folder = inside(path, "search_files")
         needle = query.casefold()
         matches: list[Match] = []
-        for file in walk(folder, pattern, recursive=True):
+        for file in walk(folder, pattern, True, "search_files"):
             if not file.is_file() or file.stat().st_size > 4 * max_chars:
                 continue
             raw = file.read_bytes()
