@@ -52,11 +52,12 @@ class OpenAPISource:
         base = self.base_url or _server_url(document, location)
         tools: list[Tool] = []
         seen: set[str] = set()
+        resolver = _Resolver(document, location)
         for path, item in (document.get("paths") or {}).items():
-            item = _Resolver(document, location).resolve(item)
+            item = resolver.resolve(item)
             for method in METHODS:
                 if method in item:
-                    operation = Operation(document, location, path, method, item, base)
+                    operation = Operation(path, method, item, base, location)
                     if operation.name in seen:
                         raise ToolSpecError("two operations share this name", tool=operation.name, source=location)
                     seen.add(operation.name)
@@ -105,18 +106,14 @@ class OpenAPISource:
 
 
 class Operation:
-    """One operation: its spec, and how arguments become an HTTP request."""
+    """One operation of a path item (its `$ref`s inlined): its spec, and how arguments become an HTTP request."""
 
-    def __init__(
-        self, document: Mapping[str, Any], location: str, path: str, method: str, item: Mapping[str, Any], base: str
-    ) -> None:
-        resolver = _Resolver(document, location)
-        operation = resolver.resolve(item[method])
+    def __init__(self, path: str, method: str, item: Mapping[str, Any], base: str, location: str) -> None:
+        operation = item[method]
         self.path, self.method, self.base = path, method, base.rstrip("/")
         self.name = _tool_name(operation.get("operationId") or re.sub(r"[^A-Za-z0-9]+", "_", f"{method}_{path}"))
         merged: dict[tuple[str, str], dict[str, Any]] = {}
-        for raw in [*item.get("parameters", []), *operation.get("parameters", [])]:
-            parameter = resolver.resolve(raw)
+        for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
             if parameter.get("in") in _PARAMETER_PLACES:
                 merged[(parameter["name"], parameter["in"])] = parameter
         names = [name for name, _ in merged]
@@ -132,7 +129,7 @@ class Operation:
             properties[argument] = schema
             if parameter.get("required") or place == "path":
                 required.append(argument)
-        body = resolver.resolve(operation.get("requestBody") or {})
+        body = operation.get("requestBody") or {}
         self.body_argument: str | None = None
         json_body = _json_content(body.get("content") or {})
         if json_body is not None:
