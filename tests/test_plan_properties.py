@@ -162,3 +162,57 @@ def test_garbage_text_is_a_plan_error(garbage: str | bytes) -> None:
         return
     # the rare garbage that is a well-formed plan (like "[]") must then be a real Plan
     assert isinstance(parse_plan_json(garbage), Plan)
+
+
+# --- the fast schema check agrees with jsonschema ---------------------------------------------------------------
+leaf_schemas = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"])}),
+    st.fixed_dictionaries({"type": st.lists(st.sampled_from(["string", "integer", "null"]), min_size=1, max_size=2)}),
+    st.fixed_dictionaries({"enum": st.lists(st.sampled_from(["a", "b", "$1"]), min_size=1, max_size=3)}),
+    st.fixed_dictionaries({"type": st.just("number")}, optional={"minimum": st.integers(-2, 2), "exclusiveMaximum": st.floats(-2, 2)}),
+    st.fixed_dictionaries({"type": st.just("string")}, optional={"minLength": st.integers(0, 2), "maxLength": st.integers(0, 3)}),
+    st.fixed_dictionaries({}, optional={"description": st.just("doc"), "format": st.just("date")}),
+)
+schemas = st.recursive(
+    leaf_schemas,
+    lambda inner: st.one_of(
+        st.fixed_dictionaries(
+            {"type": st.just("object"), "properties": st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)},
+            optional={
+                "required": st.lists(st.sampled_from(["a", "b", "c"]), max_size=2, unique=True),
+                "additionalProperties": st.one_of(st.booleans(), inner),
+            },
+        ),
+        st.fixed_dictionaries({"type": st.just("array"), "items": inner}, optional={"minItems": st.integers(0, 2)}),
+    ),
+    max_leaves=6,
+)
+instances = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-3, 3) | st.sampled_from(["", "a", "b", "abcd", "$1", "$2.x"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), children, max_size=4),
+    max_leaves=8,
+)
+
+
+@given(schemas, instances, st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_fast_schema_check_never_accepts_what_jsonschema_rejects(schema: dict, instance: Any, allow_refs: bool) -> None:
+    import jsonschema
+
+    from f1.plan.fastcheck import compile_check
+    from f1.plan.refs import parse_ref
+
+    check = compile_check(schema)
+    assert check is not None  # every generated schema is inside the supported subset
+    errors = [e for e in jsonschema.Draft202012Validator(schema).iter_errors(instance)
+              if not (allow_refs and parse_ref(e.instance) is not None)]
+    if check(instance, allow_refs):
+        assert not errors, (schema, instance, [e.message for e in errors])
+
+
+def test_fast_schema_check_declines_keywords_it_does_not_know() -> None:
+    from f1.plan.fastcheck import compile_check
+
+    for schema in ({"anyOf": [{"type": "string"}]}, {"$ref": "#/$defs/x"}, {"type": "string", "pattern": "a+"},
+                   {"type": "object", "properties": {"a": {"oneOf": []}}}, {"enum": [1, True]}, {"type": "tuple"}):
+        assert compile_check(schema) is None
