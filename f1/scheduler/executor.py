@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -24,6 +24,7 @@ from f1.errors import PlanError, ReferenceResolutionError
 from f1.plan import Plan, Step, resolve, validate_args, validate_step
 from f1.scheduler.trace import ErrorKind, StepError, StepRecord, StepStatus, Trace
 from f1.tools.registry import Tool
+from f1.tools.spec import ToolSpec
 
 StepSource = Plan | Iterable[Step] | AsyncIterable[Step]
 EventHandler = Callable[[StepRecord], Any]
@@ -96,20 +97,36 @@ class _Node:
         self.root: _Node = self  # the failed step that this step's failure or skip goes back to
 
 
+class _Specs(Mapping[str, ToolSpec]):
+    """The specs of a tool mapping, read through (no copy per run of a large catalogue)."""
+
+    def __init__(self, tools: Mapping[str, Tool]) -> None:
+        self.tools = tools
+
+    def __getitem__(self, name: str) -> ToolSpec:
+        return self.tools[name].spec
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tools
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tools)
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+
 class _Run:
     """The state of one run."""
 
-    def __init__(self, scheduler: Scheduler, trace: Trace, prior: Mapping[int, Any], on_event: EventHandler | None):
+    def __init__(
+        self, scheduler: Scheduler, trace: Trace, prior: Mapping[int, Any], on_event: EventHandler | None
+    ) -> None:
         tools = scheduler.tools
         self.tools = tools
         self.validate = scheduler.validate
-        self.specs = {name: item.spec for name, item in tools.items()} if scheduler.validate else {}
-        self.is_async = {name: item.is_async for name, item in tools.items()}
-        self.limiters = {
-            name: anyio.CapacityLimiter(item.policy.max_concurrency)
-            for name, item in tools.items()
-            if item.policy.max_concurrency is not None
-        }
+        self.specs = _Specs(tools)
+        self.calls: dict[str, tuple[Callable[..., Any], bool, anyio.CapacityLimiter | None]] = {}
         self.blocked: dict[str, deque[_Node]] = {}
         self.trace = trace
         self.on_event = on_event
@@ -220,9 +237,18 @@ class _Run:
                 return f"${dep} references a step that is not earlier; only earlier steps may be referenced"
         return None
 
+    def callee(self, name: str) -> tuple[Callable[..., Any], bool, anyio.CapacityLimiter | None]:
+        """A tool's function, whether it is async, and this run's limiter for it (looked up once per run)."""
+        entry = self.calls.get(name)
+        if entry is None:
+            item = self.tools[name]
+            limit = item.policy.max_concurrency
+            entry = self.calls[name] = (item.fn, item.is_async, None if limit is None else anyio.CapacityLimiter(limit))
+        return entry
+
     def ready(self, node: _Node) -> None:
         """Queue a step whose dependencies have all finished, unless its tool is at its concurrency limit."""
-        limiter = self.limiters.get(node.step.tool)
+        limiter = self.callee(node.step.tool)[2]
         if limiter is not None:
             try:
                 limiter.acquire_on_behalf_of_nowait(node)
@@ -236,7 +262,7 @@ class _Run:
             self.tg.start_soon(self.worker)
 
     def release_tool(self, node: _Node) -> None:
-        limiter = self.limiters.get(node.step.tool)
+        limiter = self.callee(node.step.tool)[2]
         if limiter is None:
             return
         limiter.release_on_behalf_of(node)
@@ -355,10 +381,11 @@ class _Run:
         raise _Failed(ErrorKind.timeout, f"{tool.name} did not finish within {timeout} s")
 
     async def invoke(self, tool: Tool, args: dict[str, Any]) -> Any:
+        fn, is_async, _ = self.callee(tool.name)
         try:
-            if self.is_async[tool.name]:
-                return await tool.fn(**args)
-            call = partial(tool.fn, **args)
+            if is_async:
+                return await fn(**args)
+            call = partial(fn, **args)
             return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self.thread_limiter)
         except Exception as exc:
             name = type(exc).__name__
