@@ -216,3 +216,9 @@ def test_fast_schema_check_declines_keywords_it_does_not_know() -> None:
     for schema in ({"anyOf": [{"type": "string"}]}, {"$ref": "#/$defs/x"}, {"type": "string", "pattern": "a+"},
                    {"type": "object", "properties": {"a": {"oneOf": []}}}, {"enum": [1, True]}, {"type": "tuple"}):
         assert compile_check(schema) is None
+
+
+def test_dependencies_follow_copies_with_new_args() -> None:
+    step = Step(id=3, tool="search", args={"query": "$1"})
+    assert step.dependencies == {1}
+    assert step.model_copy(update={"args": {"query": "$2.x"}}).dependencies == {2}
