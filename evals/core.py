@@ -94,9 +94,12 @@ class Predictor(Protocol):
 
 
 def evaldata_dir() -> Path:
-    """The third-party eval data: $F1_EVALDATA, else ../shared/evaldata next to the repository."""
+    """The third-party eval data: $F1_EVALDATA, else ../shared/evaldata next to the repository (or next to a folder
+    above it, for checkouts nested one level deeper, such as git worktrees)."""
     env = os.environ.get("F1_EVALDATA")
-    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "evaldata"
+    root = Path(__file__).resolve().parents[1]
+    candidates = [Path(env)] if env else [folder / "shared" / "evaldata" for folder in root.parents]
+    path = next((candidate for candidate in candidates if candidate.is_dir()), candidates[0])
     if not path.is_dir():
         raise EvalError(f"eval data folder {path} not found: set F1_EVALDATA or put the data in ../shared/evaldata")
     return path

@@ -115,11 +115,13 @@ def call_string(name: str, args: dict[str, Any]) -> str:
     return f"{name}({','.join(f'{key}={value!r}' for key, value in args.items())})"
 
 
-def oracle_value(options: list[Any]) -> tuple[bool, Any]:
-    """(present, value): the first acceptable value of a possible-answer list; "" first means optional -> omit."""
-    if not options or options[0] == "":
+def oracle_value(options: list[Any], *, required: bool = False) -> tuple[bool, Any]:
+    """(present, value): the first acceptable value of a possible-answer list; "" first means optional -> omit,
+    unless the schema requires the parameter and another value is acceptable."""
+    chosen = [option for option in options if option != ""] if required else options[:1]
+    if not chosen or chosen[0] == "":
         return False, None
-    return True, _concrete(options[0])
+    return True, _concrete(chosen[0])
 
 
 def _concrete(value: Any) -> Any:
@@ -136,14 +138,15 @@ def _concrete(value: Any) -> Any:
     return value
 
 
-def oracle_plan(ground_truth: list[dict[str, dict[str, list[Any]]]]) -> Plan:
+def oracle_plan(ground_truth: list[dict[str, dict[str, list[Any]]]], functions: Sequence[dict[str, Any]] = ()) -> Plan:
     """One concrete step per ground-truth call."""
+    required = {function["name"]: set(function.get("parameters", {}).get("required", [])) for function in functions}
     steps = []
     for call in ground_truth:
         for name, params in call.items():
             args = {}
             for param, options in params.items():
-                present, value = oracle_value(options)
+                present, value = oracle_value(options, required=param in required.get(name, ()))
                 if present:
                     args[param] = value
             steps.append(Step(id=len(steps) + 1, tool=name, args=args))
@@ -197,7 +200,7 @@ class BfclSuite:
             return Prediction(plan=Plan())
         if answer is None:
             return Prediction(format_valid=False, error="no ground truth for this category")
-        plan = oracle_plan(answer)
+        plan = oracle_plan(answer, item.data["functions"])
         return Prediction(plan=plan, format_valid=_fits(plan, item), error=_schema_error(plan, item))
 
     async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
