@@ -34,7 +34,7 @@ class Prediction(BaseModel):
 
     `plan`: single-turn calls (an empty plan = no call); `turns`: multi-turn calls per turn, per model round, as
     call strings; `seconds`: named wall times (latency suites); `format_valid`: the output parsed and fit the tools'
-    schemas; `candidates`: tool names the model was shown (retrieval recall).
+    schemas; `candidates`: tool names the model was shown (retrieval recall); `details`: anything else a suite keeps.
     """
 
     plan: Plan | None = None
@@ -44,6 +44,7 @@ class Prediction(BaseModel):
     candidates: list[str] | None = None
     format_valid: bool = True
     error: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class ItemResult(BaseModel):

@@ -28,6 +28,9 @@ def predictors_for(suite: Suite, *, oracle: bool, baseline: bool, factory: Engin
         return [OraclePredictor(suite)]
     if factory is None:
         raise EvalError("running the engine needs a model")
+    own = getattr(suite, "own_baseline", None)
+    if baseline and own:
+        raise EvalError(f"{suite.name} always compares with {own}; --baseline does not apply")
     engine: list[Predictor] = [EnginePredictor(suite, factory, constrained=True)]
     return [*engine, EnginePredictor(suite, factory, constrained=False)] if baseline else engine
 
