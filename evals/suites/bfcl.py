@@ -10,6 +10,7 @@ state and responses with the ground truth. The checker imports provider SDKs onl
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -138,19 +139,79 @@ def _concrete(value: Any) -> Any:
     return value
 
 
-def oracle_plan(ground_truth: list[dict[str, dict[str, list[Any]]]], functions: Sequence[dict[str, Any]] = ()) -> Plan:
-    """One concrete step per ground-truth call."""
-    required = {function["name"]: set(function.get("parameters", {}).get("required", [])) for function in functions}
+def oracle_plan(
+    ground_truth: list[dict[str, dict[str, list[Any]]]], functions: Sequence[dict[str, Any]] = (), *, language: str = "python"
+) -> Plan:
+    """One concrete step per ground-truth call. For Java/JavaScript, values are written as the source strings BFCL's
+    type converters read back (`"true"`, `"5L"`, `new ArrayList<>(Arrays.asList(...))`, ...)."""
+    docs = {function["name"]: function.get("parameters", {}) for function in functions}
     steps = []
     for call in ground_truth:
         for name, params in call.items():
+            doc = docs.get(name, {})
             args = {}
             for param, options in params.items():
-                present, value = oracle_value(options, required=param in required.get(name, ()))
+                present, value = oracle_value(options, required=param in doc.get("required", ()))
                 if present:
-                    args[param] = value
+                    prop = doc.get("properties", {}).get(param, {})
+                    args[param] = value if language == "python" else source_value(value, prop, language)
             steps.append(Step(id=len(steps) + 1, tool=name, args=args))
     return Plan(steps=steps)
+
+
+def source_value(value: Any, prop: dict[str, Any], language: str) -> str:
+    """A typed gold value as Java or JavaScript source text, the inverse of BFCL's java/js type converters."""
+    kind, nested = prop.get("type", "any"), (prop.get("items") or {}).get("type")
+    if isinstance(value, str) and (language == "java" or kind != "String"):
+        return value  # a Java string, or a variable name standing for a collection (BFCL's "is_variable" case)
+    if language == "javascript":
+        if kind in ("array", "dict"):
+            return _js_literal(value)
+        if kind == "String":
+            return f'"{value}"'
+        if kind == "Bigint":
+            return f"{value}n"
+        return _js_literal(value)
+    if kind == "ArrayList":
+        items = ", ".join(_java_element(entry, nested) for entry in value)
+        return f"new ArrayList<>(Arrays.asList({items}))" if value else "new ArrayList<>()"
+    if kind == "Array":
+        return f"new {nested or 'Object'}[] {{{', '.join(_java_scalar(entry, nested) for entry in value)}}}"
+    if kind == "HashMap":
+        puts = " ".join(f'put("{key}", {_java_element(entry, None)});' for key, entry in value.items())
+        return f"new HashMap<String, String>() {{{{ {puts} }}}}"
+    return _java_scalar(value, kind)
+
+
+def _java_scalar(value: Any, kind: str | None) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "long":
+        return f"{value}L"
+    if kind == "float":
+        return f"{value}f"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _java_element(value: Any, kind: str | None) -> str:
+    """An ArrayList/HashMap element: quoted strings and chars; typed scalars when the element type is known."""
+    if kind == "char":
+        return f"'{value}'"
+    if kind == "String" or (kind is None and isinstance(value, str)):
+        return f'"{value}"'
+    return _java_scalar(value, kind)
+
+
+def _js_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, list):
+        return "[" + ", ".join(_js_literal(entry) for entry in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_js_literal(entry)}" for key, entry in value.items()) + "}"
+    return json.dumps(value)
 
 
 def plan_to_bfcl(plan: Plan) -> list[dict[str, dict[str, Any]]]:
@@ -200,7 +261,8 @@ class BfclSuite:
             return Prediction(plan=Plan())
         if answer is None:
             return Prediction(format_valid=False, error="no ground truth for this category")
-        plan = oracle_plan(answer, item.data["functions"])
+        language = {"simple_java": "java", "simple_javascript": "javascript"}.get(category, "python")
+        plan = oracle_plan(answer, item.data["functions"], language=language)
         return Prediction(plan=plan, format_valid=_fits(plan, item), error=_schema_error(plan, item))
 
     async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
@@ -374,8 +436,6 @@ def _plan_fits(plan: Plan, specs: Sequence[ToolSpec]) -> bool:
 
 def _parsed(output: str) -> Any:
     """BFCL returns results as JSON text (or plain text); references walk into the parsed JSON."""
-    import json
-
     try:
         return json.loads(output)
     except ValueError:
