@@ -6,15 +6,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from f1.errors import F1Error
 from f1.plan import Plan
-
-if TYPE_CHECKING:
-    from f1.tools import ToolSpec
 
 
 class EvalError(F1Error):
@@ -78,12 +75,10 @@ class Suite(Protocol):
         ...
 
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
-        """Aggregate metrics over scored items (fractions in [0, 1], or seconds)."""
+        """Aggregate metrics over scored items (fractions in [0, 1], or seconds in names ending `_s`)."""
         ...
 
-    def tools(self) -> Sequence[ToolSpec] | None:
-        """The tool catalogue an Engine for this suite starts with (None: each item brings its own)."""
-        ...
+    # Optional: `report_extras(runs) -> dict`, merged into the report (e.g. rejected tools, per-item times).
 
 
 class Predictor(Protocol):

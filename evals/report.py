@@ -78,7 +78,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if count > len(listed):
             lines.append(f"| ... | | {count - len(listed)} more in report.json's results files |")
     for key, value in report.items():
-        if key not in ("suite", "items", "metrics", "failures", "failure_counts") and value:
+        if key not in ("suite", "items", "metrics", "failures", "failure_counts", "per_item_seconds") and value:
             lines += ["", f"## {key}", "", "```", json.dumps(value, indent=2, default=str)[:4000], "```"]
     return "\n".join(lines) + "\n"
 
@@ -126,4 +126,25 @@ def write_plots(out: Path, report: Mapping[str, Any]) -> list[Path]:
         figure.savefig(path, dpi=110)
         plt.close(figure)
         written.append(path)
+    per_item = report.get("per_item_seconds")
+    if per_item:
+        written.append(_latency_plot(out, report["suite"], per_item, plt))
     return written
+
+
+def _latency_plot(out: Path, suite: str, per_item: Mapping[str, Mapping[str, list[float]]], plt: Any) -> Path:
+    """Per-item wall time, f1 vs the sequential loop, items sorted by the loop's time."""
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for predictor, sides in per_item.items():
+        order = sorted(range(len(sides["react"])), key=lambda i: sides["react"][i])
+        for side, style in (("react", "--"), ("f1", "-")):
+            axes.plot([sides[side][i] for i in order], style, label=f"{predictor}: {'f1 DAG' if side == 'f1' else 'ReAct'}")
+    axes.set_xlabel("item (sorted by ReAct time)")
+    axes.set_ylabel("seconds")
+    axes.set_title(f"{suite}: wall time per item")
+    axes.legend()
+    figure.tight_layout()
+    path = out / "latency.png"
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -7,7 +7,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import anyio
 from pydantic import ValidationError
 
 from evals.core import EvalError, Item, ItemResult, Prediction, Predictor, Suite
@@ -107,8 +106,3 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
-
-
-def run_sync(coro_fn, *args, **kwargs):  # noqa: ANN001, ANN201 - thin anyio wrapper
-    """Run an async harness function from sync code."""
-    return anyio.run(lambda: coro_fn(*args, **kwargs))

@@ -235,9 +235,6 @@ class BfclSuite:
         self.name = f"bfcl:{categories}"
         self.limit = limit
 
-    def tools(self) -> None:
-        return None
-
     def items(self, limit: int | None = None) -> list[Item]:
         bfcl = _bfcl()
         items: list[Item] = []

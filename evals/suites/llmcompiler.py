@@ -72,9 +72,6 @@ class LatencySuite:
             raise EvalError(f"--latency-scale must be >= 0, not {latency_scale}")
         self.latency_scale, self.seed = latency_scale, seed
 
-    def tools(self) -> None:
-        return None
-
     def items(self, limit: int | None = None) -> list[Item]:
         try:
             records = json.loads(self.path.read_text(encoding="utf-8"))
@@ -142,6 +139,15 @@ class LatencySuite:
             "react_correct": _contains(prediction.details.get("react_answer"), gold),
             "react_calls": prediction.details.get("react_calls", 0),
             "width": len(prediction.plan.steps) if prediction.plan else 0,
+        }
+
+    def report_extras(self, runs: dict[str, Sequence[ItemResult]]) -> dict[str, Any]:
+        """Per-item wall times, for the latency plot."""
+        return {
+            "per_item_seconds": {
+                name: {side: [r.scores[f"{side}_s"] for r in results if r.scores["valid"]] for side in ("f1", "react")}
+                for name, results in runs.items()
+            }
         }
 
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:

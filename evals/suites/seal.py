@@ -74,9 +74,6 @@ class SealSuite:
     def retriever(self) -> Bm25Retriever:
         return Bm25Retriever(list(self.specs.values()))
 
-    def tools(self) -> list[ToolSpec]:
-        return list(self.specs.values())
-
     def items(self, limit: int | None = None) -> list[Item]:
         records = _read_jsonl(self.path)[:limit]
         for record in records:
