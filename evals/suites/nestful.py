@@ -129,6 +129,7 @@ class NestfulSuite:
 
     @cached_property
     def specs(self) -> dict[str, ToolSpec]:
+        """The spec file's tools by name (the glaive file repeats 5 names, identically: 64 distinct tools)."""
         specs: dict[str, ToolSpec] = {}
         for entry in _read_json(self.spec_path):
             try:
@@ -136,7 +137,9 @@ class NestfulSuite:
             except F1Error as exc:
                 self.rejected[str(entry.get("name"))] = str(exc)
                 continue
-            specs[spec.name] = spec
+            if spec.name in specs and specs[spec.name] != spec:
+                self.rejected[spec.name] = "a second, different definition of this name (the first is kept)"
+            specs.setdefault(spec.name, spec)
         return specs
 
     def tools(self) -> list[ToolSpec]:
