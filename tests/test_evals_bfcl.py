@@ -70,15 +70,18 @@ class _ReplayPlanner:
     """Stands in for the Engine: plans each turn's ground-truth calls, then nothing (turn over)."""
 
     def __init__(self, entry, answer):
-        self.functions = {f["name"]: list(f["parameters"]["properties"]) for f in entry["function"]}
+        docs = [*entry["function"], *sum(entry.get("missed_function", {}).values(), [])]
+        self.functions = {f["name"]: list(f["parameters"]["properties"]) for f in docs}
         self.turns = [list(turn) for turn in answer]
         self.pending = None
         self.calls = []
 
     async def aplan(self, messages, *, tools, constrained):
-        self.calls.append((len(messages), constrained))
+        self.calls.append((len(messages), constrained, {spec.name for spec in tools}))
         if self.pending is None:
-            self.pending = self.turns.pop(0)
+            self.pending = self.turns.pop(0) or None  # an empty turn ends at once
+            if self.pending is None:
+                return Plan()
             return Plan(steps=[Step(id=i, tool=name, args=args) for i, (name, args) in enumerate(map(self._parse, self.pending), 1)])
         self.pending = None
         return Plan()
@@ -97,16 +100,20 @@ class _Factory:
         return self._planner
 
 
-def test_multi_turn_loop_executes_on_bfcl_classes():
-    suite = BfclSuite("multi_turn_base")
+@pytest.mark.parametrize("category", ["multi_turn_base", "multi_turn_miss_func"])
+def test_multi_turn_loop_executes_on_bfcl_classes(category):
+    suite = BfclSuite(category)
     item = suite.items(1)[0]
     planner = _ReplayPlanner(item.data["entry"], item.data["answer"])
     prediction = anyio.run(lambda: suite.predict(_Factory(planner), item, constrained=True))
     assert prediction.format_valid and prediction.error is None
     assert [[_name(c) for c in sum(rounds, [])] for rounds in prediction.turns] == [[_name(c) for c in turn] for turn in item.data["answer"]]
     assert suite.score(item, prediction)["valid"]
-    assert all(constrained for _, constrained in planner.calls)
+    assert all(constrained for _, constrained, _ in planner.calls)
     assert planner.calls[1][0] > planner.calls[0][0]  # tool results went back into the conversation
+    for names in item.data["entry"].get("missed_function", {}).values():  # holdout tools appear only later
+        held = {doc["name"] for doc in names}
+        assert not held & planner.calls[0][2] and held <= planner.calls[-1][2]
 
 
 def test_multi_turn_checker_catches_a_missing_call():

@@ -64,6 +64,7 @@ def _bfcl() -> types.SimpleNamespace:
     try:
         from bfcl_eval import utils
         from bfcl_eval.constants import category_mapping
+        from bfcl_eval.constants.default_prompts import DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC
         from bfcl_eval.constants.enums import Language
         from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
         from bfcl_eval.eval_checker.multi_turn_eval import multi_turn_utils
@@ -77,6 +78,7 @@ def _bfcl() -> types.SimpleNamespace:
         ast_checker=ast_checker,
         multi_turn_utils=multi_turn_utils,
         multi_turn_checker=multi_turn_checker,
+        additional_function_prompt=DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC,
     )
 
 
@@ -380,7 +382,9 @@ class _MultiTurnRun:
         valid = True
         try:
             for index, turn in enumerate(self.entry["question"]):
-                specs += specs_of(missed.get(str(index), []))
+                if str(index) in missed:  # a holdout turn: BFCL adds the functions and says so (FC wording)
+                    specs += specs_of(missed[str(index)])
+                    turn = [{"role": "user", "content": _bfcl().additional_function_prompt}]
                 history += messages_of(turn)
                 rounds: list[list[str]] = []
                 for _ in range(MAX_ROUNDS_PER_TURN):
