@@ -58,6 +58,8 @@ async def aevaluate(
     if not items:
         raise EvalError(f"{suite.name}: no items")
     factory = None if oracle else EngineFactory(model, engine_config)
+    if factory is not None:
+        factory.planner()  # load the model now: a bad --model must fail the run, not every item
     runs = {}
     for predictor in predictors_for(suite, oracle=oracle, baseline=baseline, factory=factory):
         runs[predictor.name] = await run_predictor(suite, predictor, items, out, progress=progress)

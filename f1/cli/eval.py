@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, help="data file instead of the suite's default (Seal-Tools, NESTFUL, ParallelQA/Movie)")
     parser.add_argument("--out", type=Path, help="results folder (default ./f1-eval/<suite>); rerun to resume")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    parser.add_argument("--baseline", action="store_true", help="also run the plain model: same prompt, no grammar, no retrieval")
+    parser.add_argument("--baseline", action="store_true", help="also run the plain model: same prompt and tools, no grammar, JSON-parsed")
     parser.add_argument("--oracle", action="store_true", help="replay the ground truth through the scorers (harness self-check)")
     parser.add_argument("--top-k", type=int, default=10, help="Seal-Tools: retrieval candidates shown to the model")
     parser.add_argument("--latency-scale", type=float, default=1.0, help="ParallelQA/Movie: multiply simulated search latency")
