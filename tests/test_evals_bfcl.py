@@ -139,3 +139,11 @@ def test_items_are_lazy_and_limited():
     items = BfclSuite("simple_python,multi_turn_base").items(2)
     assert [item.id for item in items] == ["simple_python_0", "simple_python_1", "multi_turn_base_0", "multi_turn_base_1"]
     assert all(isinstance(item, Item) for item in items)
+
+
+def test_undecodable_output_is_no_call():
+    from evals.core import Prediction
+
+    suite = BfclSuite("irrelevance")
+    item = suite.items(1)[0]
+    assert suite.score(item, Prediction(format_valid=False, error="not JSON"))["valid"]  # as BFCL: no call

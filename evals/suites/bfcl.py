@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from f1.errors import F1Error, ToolSpecError
+from f1.errors import F1Error
 from f1.plan import Plan, Step, resolve, validate_plan
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.tools import ToolSpec
@@ -232,10 +232,9 @@ def messages_of(turn: Sequence[dict[str, Any]]) -> list[ChatMessage]:
 class BfclSuite:
     """One or more BFCL categories. `--limit` applies per category."""
 
-    def __init__(self, categories: str = "all", *, limit: int | None = None) -> None:
+    def __init__(self, categories: str = "all") -> None:
         self.categories = expand_categories(categories)
         self.name = f"bfcl:{categories}"
-        self.limit = limit
 
     def items(self, limit: int | None = None) -> list[Item]:
         bfcl = _bfcl()
@@ -261,8 +260,7 @@ class BfclSuite:
         if answer is None:
             return Prediction(format_valid=False, error="no ground truth for this category")
         language = {"simple_java": "java", "simple_javascript": "javascript"}.get(category, "python")
-        plan = oracle_plan(answer, item.data["functions"], language=language)
-        return Prediction(plan=plan, format_valid=_fits(plan, item), error=_schema_error(plan, item))
+        return _checked(oracle_plan(answer, item.data["functions"], language=language), item)
 
     async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
         if is_multi_turn(item.data["category"]):
@@ -273,7 +271,7 @@ class BfclSuite:
             plan = await factory.planner().aplan(messages_of(entry["question"][0]), tools=specs, constrained=constrained)
         except F1Error as exc:
             return Prediction(format_valid=False, error=str(exc))
-        return Prediction(plan=plan, format_valid=_fits(plan, item), error=_schema_error(plan, item))
+        return _checked(plan, item)
 
     # scoring ----------------------------------------------------------------------------------------------
     def score(self, item: Item, prediction: Prediction) -> dict[str, Any]:
@@ -281,17 +279,20 @@ class BfclSuite:
         base = {"category": category, "format_valid": prediction.format_valid}
         if is_multi_turn(category):
             return base | _score_multi_turn(item, prediction)
-        if prediction.plan is None:
-            return base | {"valid": False, "error_type": "ast_decoder:decoder_failed", "error": prediction.error}
-        decoded = plan_to_bfcl(prediction.plan)
-        if category in IRRELEVANCE or category in RELEVANCE:
-            called = bool(decoded)
+        if category in IRRELEVANCE or category in RELEVANCE:  # as BFCL: output that does not decode is no call
+            called = prediction.plan is not None and bool(prediction.plan.steps)
             valid = not called if category in IRRELEVANCE else called
             error_type = None if valid else ("irrelevance_error:decoder_success" if called else "relevance_error:decoder_failed")
-            return base | {"valid": valid, "error_type": error_type}
+            return base | ({"valid": True} if valid else {"valid": False, "error_type": error_type})
+        if prediction.plan is None:
+            return base | {"valid": False, "error_type": "ast_decoder:decoder_failed", "error": prediction.error}
         bfcl = _bfcl()
         language = {"simple_java": bfcl.Language.JAVA, "simple_javascript": bfcl.Language.JAVASCRIPT}.get(category, bfcl.Language.PYTHON)
-        result = bfcl.ast_checker(item.data["functions"], decoded, item.data["answer"], language, category, CHECKER_MODEL)
+        decoded = plan_to_bfcl(prediction.plan)
+        try:
+            result = bfcl.ast_checker(item.data["functions"], decoded, item.data["answer"], language, category, CHECKER_MODEL)
+        except Exception as exc:  # BFCL's checker assumes well-typed output; a crash on odd output is a failure
+            return base | {"valid": False, "error_type": "ast_checker:exception", "error": f"{type(exc).__name__}: {exc}"}
         return base | _verdict(result, "error")
 
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
@@ -316,15 +317,16 @@ def _verdict(result: dict[str, Any], message_key: str) -> dict[str, Any]:
     return {"valid": False, "error_type": result.get("error_type"), "error": result.get(message_key)}
 
 
-def _fits(plan: Plan, item: Item) -> bool:
-    return _schema_error(plan, item) is None
+def _checked(plan: Plan, item: Item) -> Prediction:
+    """The plan, with `format_valid` telling whether it fits the item's tool schemas (our JSON-schema reading)."""
+    error = _schema_error(plan, specs_of(item.data["entry"]["function"]))
+    return Prediction(plan=plan, format_valid=error is None, error=error)
 
 
-def _schema_error(plan: Plan, item: Item) -> str | None:
-    """Why the plan breaks the item's tool schemas (our JSON-schema reading of BFCL's docs), or None."""
+def _schema_error(plan: Plan, specs: Sequence[ToolSpec]) -> str | None:
     try:
-        validate_plan(plan, {spec.name: spec for spec in specs_of(item.data["entry"]["function"])})
-    except (F1Error, ToolSpecError) as exc:
+        validate_plan(plan, {spec.name: spec for spec in specs})
+    except F1Error as exc:
         return f"schema: {exc}"
     return None
 
@@ -350,6 +352,8 @@ def _score_multi_turn(item: Item, prediction: Prediction) -> dict[str, Any]:
     model_name = f"f1check{uuid.uuid4().hex[:12]}"
     try:
         result = _bfcl().multi_turn_checker(prediction.turns, answer, item.data["entry"], item.data["category"], model_name)
+    except Exception as exc:  # e.g. BFCL's own assertions on instance sets
+        return {"valid": False, "error_type": "multi_turn:checker_exception", "error": f"{type(exc).__name__}: {exc}"}
     finally:
         _purge_instances(model_name)
     return _verdict(result, "error_message")
@@ -396,7 +400,7 @@ class _MultiTurnRun:
                         break
                     if not plan.steps:
                         break
-                    valid = valid and _plan_fits(plan, specs)
+                    valid = valid and _schema_error(plan, specs) is None
                     rounds.append(self._run_plan(plan, history))
                 else:
                     return Prediction(turns=turns, format_valid=valid, error=f"force-terminated in turn {index}")
@@ -425,14 +429,6 @@ class _MultiTurnRun:
             outputs.append(ChatMessage(role="tool", content=output, tool_call_id=call_id, name=step.tool))
         history += [ChatMessage(role="assistant", tool_calls=tool_calls), *outputs]
         return calls
-
-
-def _plan_fits(plan: Plan, specs: Sequence[ToolSpec]) -> bool:
-    try:
-        validate_plan(plan, {spec.name: spec for spec in specs})
-    except F1Error:
-        return False
-    return True
 
 
 def _parsed(output: str) -> Any:
