@@ -23,7 +23,7 @@ def parse_plan_json(text: str | bytes) -> Plan:
     """Parse plan JSON (``{"steps": [...]}`` or a bare list of steps) into a `Plan`."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise PlanError(f"plan is not valid JSON: {exc}") from None
     return plan_from_data(data)
 
