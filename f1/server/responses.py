@@ -1,0 +1,112 @@
+"""Answer parts -> a `chat.completion` object, or `chat.completion.chunk` server-sent events as OpenAI streams them."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from f1 import __version__
+from f1.planner.events import Usage
+from f1.server.answers import CallPart, EndPart, Part, TextPart
+from f1.server.wire import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ErrorBody,
+    ErrorResponse,
+    FunctionCall,
+    FunctionDelta,
+    ResponseMessage,
+    ToolCallDelta,
+    WireToolCall,
+)
+from f1.server.wire import Usage as WireUsage
+
+FINGERPRINT = f"fp_f1_{__version__}"
+DONE = b"data: [DONE]\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What every object of one answer shares."""
+
+    model: str
+    id: str = field(default_factory=lambda: f"chatcmpl-{secrets.token_urlsafe(21)}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+def wire_usage(usage: Usage) -> WireUsage:
+    return WireUsage(
+        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens
+    )
+
+
+async def completion(header: Header, parts: AsyncIterator[Part]) -> ChatCompletion:
+    """Collect the parts into one answer."""
+    texts: list[str] = []
+    calls: list[WireToolCall] = []
+    end = EndPart("stop", Usage())
+    async for part in parts:
+        if isinstance(part, CallPart):
+            calls.append(WireToolCall(id=part.id, function=FunctionCall(name=part.name, arguments=part.arguments)))
+        elif isinstance(part, TextPart):
+            texts.append(part.text)
+        else:
+            end = part
+    message = ResponseMessage(content="".join(texts) if texts or not calls else None, tool_calls=calls or None)
+    return ChatCompletion(
+        id=header.id,
+        created=header.created,
+        model=header.model,
+        system_fingerprint=FINGERPRINT,
+        choices=[Choice(message=message, finish_reason=end.finish_reason)],
+        usage=wire_usage(end.usage),
+        f1_trace=end.trace,
+    )
+
+
+async def events(
+    header: Header, parts: AsyncIterator[Part], *, include_usage: bool, fragment: int
+) -> AsyncIterator[bytes]:
+    """Server-sent events: a role chunk, then content or tool-call chunks (id and name first, arguments in
+    `fragment`-character pieces), the finish chunk, the usage chunk if asked for, and ``[DONE]``."""
+
+    def chunk(delta: Delta | None, **fields: object) -> bytes:
+        choices = [] if delta is None else [ChunkChoice(delta=delta, finish_reason=fields.pop("finish_reason", None))]
+        body = ChatCompletionChunk(
+            id=header.id,
+            created=header.created,
+            model=header.model,
+            system_fingerprint=FINGERPRINT,
+            choices=choices,
+            **fields,
+        )
+        return b"data: " + body.model_dump_json(exclude_none=True).encode() + b"\n\n"
+
+    def call_delta(index: int, **fields: object) -> Delta:
+        return Delta(tool_calls=[ToolCallDelta(index=index, function=FunctionDelta(**fields))])
+
+    yield chunk(Delta(role="assistant", content=""))
+    async for part in parts:
+        if isinstance(part, TextPart):
+            if part.text:
+                yield chunk(Delta(content=part.text))
+        elif isinstance(part, CallPart):
+            opening = ToolCallDelta(index=part.index, id=part.id, type="function", function=FunctionDelta(name=part.name, arguments=""))
+            yield chunk(Delta(tool_calls=[opening]))
+            for start in range(0, len(part.arguments), fragment):
+                yield chunk(call_delta(part.index, arguments=part.arguments[start : start + fragment]))
+        else:
+            yield chunk(Delta(), finish_reason=part.finish_reason, f1_trace=part.trace)
+            if include_usage:
+                yield chunk(None, usage=wire_usage(part.usage))
+    yield DONE
+
+
+def error_event(error: ErrorBody) -> bytes:
+    """An error after the stream began: one event the SDK raises as an APIError."""
+    return b"data: " + ErrorResponse(error=error).model_dump_json().encode() + b"\n\n"
