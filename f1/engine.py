@@ -195,7 +195,7 @@ class Engine:
         solution = Solution(answer="")
         joiner = Joiner(self.model, max_tokens=self.config.max_answer_tokens, temperature=self.config.temperature)
         for round_number in range(self.config.max_replans + 1):
-            round_, done = await self._run_round(working.messages, on_step=on_step, on_event=on_event)
+            round_, done = await self.aexecute(working.messages, on_step=on_step, on_event=on_event)
             solution.rounds.append(round_)
             solution.usage += done.usage
             if done.answer is not None:
@@ -222,14 +222,15 @@ class Engine:
         """Blocking `asolve`."""
         return anyio.run(partial(self.asolve, task, **kwargs))
 
-    async def _run_round(
+    async def aexecute(
         self,
-        history: Sequence[ChatMessage],
+        task: Task,
         *,
-        on_step: Callable[[StepRecord], Any] | None,
-        on_event: Callable[[PlanEvent], Any] | None,
+        on_step: Callable[[StepRecord], Any] | None = None,
+        on_event: Callable[[PlanEvent], Any] | None = None,
     ) -> tuple[Round, PlanDone]:
-        """Decode a plan and run each step as soon as it closes; both at once."""
+        """One round without the joiner: decode a plan and run each step as soon as it closes, both at once."""
+        history = _history(task)
         started = time.perf_counter()
         send, receive = anyio.create_memory_object_stream[Step](max_buffer_size=math.inf)
         outcome: list[PlanDone] = []
