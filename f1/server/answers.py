@@ -70,7 +70,7 @@ async def model_answer(
         async for event in events:
             if isinstance(event, StepDecoded):
                 if not event.step.dependencies:
-                    yield CallPart(calls, call_id(), event.step.tool, json.dumps(event.step.args))
+                    yield CallPart(calls, call_id(), event.step.tool, json.dumps(event.step.args, ensure_ascii=False))
                     calls += 1
             elif isinstance(event, TextDelta):
                 yield TextPart(event.text)

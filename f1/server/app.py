@@ -147,7 +147,9 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.state.served = served
+    return app
 
 
 class EventStream(Response):
