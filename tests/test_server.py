@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 
+from f1.engine import Engine
 from f1.planner.backends import Chunk, ScriptedModel
 from f1.planner.messages import ChatMessage
 from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS
@@ -102,44 +103,6 @@ def get_weather(city: str) -> dict[str, Any]:
     return {"city": city, "celsius": {"Paris": 21, "London": 15}.get(city, 10)}
 
 
-def make_engine(tools: ToolRegistry, model: Backend) -> Any:  # TEMPORARY until f1.engine imports
-    from f1.plan import Plan
-    from f1.planner.events import PlanDone, StepDecoded, TextDelta, Usage
-    from f1.planner.prompt import answer_messages, join_messages, plan_messages
-    from f1.scheduler.trace import StepRecord, StepStatus, Trace
-
-    class Fake:
-        def __init__(self) -> None:
-            self.registry, self.model = tools, model
-
-        async def aplan_stream(self, messages, *, tools=None, tool_choice="auto", parallel_tool_calls=True):
-            specs = list(tools if tools is not None else self.registry.specs.values())
-            steps = []
-            if specs and tool_choice != "none":
-                text = "".join([c.text async for c in model.stream(plan_messages(messages, specs), grammar=(tool_choice, parallel_tool_calls))])
-                steps = Plan.from_json(text).steps
-                for step in steps:
-                    yield StepDecoded(step)
-            answer = None
-            if not steps:
-                answer = ""
-                async for c in model.stream(answer_messages(messages)):
-                    answer += c.text
-                    yield TextDelta(c.text)
-            yield PlanDone(Plan(steps=steps), answer, Usage(3, 4), 0.0)
-
-        async def asolve(self, messages):
-            from types import SimpleNamespace
-            events = [e async for e in self.aplan_stream(messages)]
-            done = events[-1]
-            trace = Trace(steps=[StepRecord(id=s.id, tool=s.tool, args=s.args, status=StepStatus.ok, result=self.registry[s.tool](**s.args)) for s in done.plan.steps])
-            text = "".join([c.text async for c in model.stream(join_messages(messages, done.plan, trace))])
-            answer = json.loads(text)["answer"]
-            return SimpleNamespace(answer=answer, usage=Usage(5, 6), to_dict=lambda: {"answer": answer, "rounds": [{"trace": trace.model_dump(mode="json")}]})
-
-    return Fake()
-
-
 @pytest.fixture(scope="module")
 def backend() -> Backend:
     return Backend()
@@ -147,7 +110,7 @@ def backend() -> Backend:
 
 @pytest.fixture(scope="module")
 def base_url(backend: Backend) -> Iterator[str]:
-    engine = make_engine(ToolRegistry([get_weather]), backend)
+    engine = Engine(ToolRegistry([get_weather]), model=backend)
     app = create_app(engine, ServerSettings(model_names=("f1",), api_key=KEY, max_body_bytes=MAX_BODY))
     with serve_in_thread(app) as url:
         yield url

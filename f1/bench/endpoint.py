@@ -1,8 +1,12 @@
 """Overhead of the OpenAI endpoint over calling the engine directly, and errors under concurrent load.
 
-Both paths plan with the same engine and a scripted model (no model time), in the same run, alternating request
-by request: `direct` consumes `Engine.aplan_stream`, `server` POSTs /v1/chat/completions over loopback with
-httpx (keep-alive) and parses the reply. Then `--concurrency` requests at once count `errors`.
+Both paths plan with an engine on a scripted model (no model time), in the same run, alternating request by
+request: `direct` consumes `Engine.aplan_stream` in this process; `server` POSTs /v1/chat/completions with httpx
+(keep-alive, loopback) to `f1.server` running in a child process, as in production (a server thread in this
+process would share the GIL with the client and measure that instead), and parses the reply. Then
+`--concurrency` requests at once count `errors`. `transport_ms_p50` (GET /health, no engine work) is the HTTP
+floor of this machine, for context: on a loaded machine it dominates the overhead. `server_cpu_ms` (the server
+process's CPU time per answer, Linux) minus `direct_cpu_ms` is `cpu_overhead_ms`, which load does not inflate.
 Targets: overhead_ms_p50 <= 5, errors == 0.
 """
 
@@ -13,6 +17,8 @@ import json
 import statistics
 import time
 from typing import Any
+
+from f1.errors import F1Error
 
 PLAN = {"steps": [{"id": 1, "tool": "get_weather", "args": {"city": "Paris"}},
                   {"id": 2, "tool": "get_weather", "args": {"city": "London"}},
@@ -34,20 +40,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    import multiprocessing
+
     import anyio
 
+    replies = args.warmup + 2 * args.requests + args.concurrency
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_serve, args=(sender, replies), name="f1-bench-server", daemon=True)
+    child.start()
+    try:
+        if not receiver.poll(60):
+            raise F1Error("the benchmark server did not start within 60 s")
+        url = receiver.recv()
+        return anyio.run(_measure, _engine(replies), url, child.pid, args)
+    finally:
+        child.terminate()
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+
+
+def _engine(replies: int) -> Any:
     from f1.engine import Engine
     from f1.planner.backends import ScriptedModel
+
+    return Engine(model=ScriptedModel([json.dumps(PLAN)] * replies, chunk_size=16))
+
+
+def _serve(sender: Any, replies: int) -> None:
+    """The child process: serve a scripted engine on a free loopback port and send its URL back."""
+    import socket
+
+    import uvicorn
+
     from f1.server import ServerSettings, create_app
-    from f1.server.background import serve_in_thread
 
-    total = 2 * (args.warmup + args.requests) + args.concurrency
-    engine = Engine(model=ScriptedModel([json.dumps(PLAN)] * total, chunk_size=16))
-    with serve_in_thread(create_app(engine, ServerSettings(model_names=("f1",)))) as url:
-        return anyio.run(_measure, engine, url, args)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets NODELAY
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(_engine(replies), ServerSettings(model_names=("f1",))), log_level="warning"))
+    sender.send(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    server.run(sockets=[sock])
 
 
-async def _measure(engine: Any, url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namespace) -> dict[str, Any]:
     import anyio
     import httpx
 
@@ -73,13 +109,27 @@ async def _measure(engine: Any, url: str, args: argparse.Namespace) -> dict[str,
             response = await client.post("/v1/chat/completions", json=body)
             return response.status_code == 200 and response.json()["choices"][0]["finish_reason"] == "tool_calls"
 
-        times: dict[str, list[float]] = {"direct": [], "server": []}
+        async def transport() -> bool:
+            return (await client.get("/health")).status_code == 200
+
+        times: dict[str, list[float]] = {"direct": [], "server": [], "transport": []}
         for number in range(args.warmup + args.requests):
-            for name, call in (("direct", direct), ("server", served)):
+            for name, call in (("direct", direct), ("server", served), ("transport", transport)):
                 started = time.perf_counter()
-                await call()
+                if await call() is False:
+                    raise F1Error(f"the {name} call failed")
                 if number >= args.warmup:
                     times[name].append((time.perf_counter() - started) * 1000)
+
+        # CPU time per answer, which machine load does not inflate: the server process's, and the direct path's.
+        server_cpu = _cpu_seconds(server_pid)
+        for _ in range(args.requests):
+            await served()
+        server_cpu_ms = (_cpu_seconds(server_pid) - server_cpu) * 1000 / args.requests
+        direct_cpu = time.process_time()
+        for _ in range(args.requests):
+            await direct()
+        direct_cpu_ms = (time.process_time() - direct_cpu) * 1000 / args.requests
 
         outcomes: list[bool] = []
 
@@ -95,7 +145,7 @@ async def _measure(engine: Any, url: str, args: argparse.Namespace) -> dict[str,
                 group.start_soon(one)
         burst = time.perf_counter() - started
 
-    direct_ms, server_ms = times["direct"], times["server"]
+    direct_ms, server_ms, transport_ms = times["direct"], times["server"], times["transport"]
     return {
         "requests": args.requests,
         "stream": args.stream,
@@ -106,10 +156,23 @@ async def _measure(engine: Any, url: str, args: argparse.Namespace) -> dict[str,
         "overhead_ms_p50": _pct(server_ms, 50) - _pct(direct_ms, 50),
         "overhead_ms_p95": _pct(server_ms, 95) - _pct(direct_ms, 95),
         "overhead_target_ms": 5.0,
+        "transport_ms_p50": _pct(transport_ms, 50),
+        "direct_cpu_ms": direct_cpu_ms,
+        "server_cpu_ms": server_cpu_ms,
+        "cpu_overhead_ms": server_cpu_ms - direct_cpu_ms,
         "concurrent_requests": args.concurrency,
         "errors": outcomes.count(False) + args.concurrency - len(outcomes),
         "concurrent_seconds": burst,
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], percent: int) -> float:

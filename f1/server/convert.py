@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from f1.errors import ToolSpecError
@@ -57,7 +58,7 @@ def to_specs(tools: Sequence[WireTool] | None) -> list[ToolSpec]:
     specs: list[ToolSpec] = []
     for index, entry in enumerate(tools or []):
         try:
-            specs.append(ToolSpec.from_openai(entry.model_dump(exclude_none=True)))
+            specs.append(_spec(entry.model_dump_json(exclude_none=True)))
         except ToolSpecError as exc:
             raise APIError(f"Invalid tools.[{index}]: {exc}", param="tools", code="invalid_tool") from None
     names = [spec.name for spec in specs]
@@ -65,6 +66,12 @@ def to_specs(tools: Sequence[WireTool] | None) -> list[ToolSpec]:
         duplicate = next(name for name in names if names.count(name) > 1)
         raise APIError(f"Invalid 'tools': duplicate function name {duplicate!r}.", param="tools", code="invalid_tool")
     return specs
+
+
+@lru_cache(maxsize=4096)
+def _spec(entry: str) -> ToolSpec:
+    """Clients resend the same tools every turn: check each schema once (checking costs ~1 ms a tool)."""
+    return ToolSpec.from_openai(json.loads(entry))
 
 
 def to_tool_choice(choice: ToolChoice | None, specs: Sequence[ToolSpec]) -> str | dict[str, Any]:
