@@ -461,3 +461,18 @@ def test_unexpected_errors_are_a_generic_500(base_url: str, client: openai.OpenA
         list(client.chat.completions.create(model="f1", messages=user("RAISE"), stream=True))
     assert "secret" not in str(caught.value)
 
+
+
+@pytest.mark.model
+def test_the_default_model_plans_parallel_calls_through_the_endpoint() -> None:
+    engine = Engine(model="default")
+    with serve_in_thread(create_app(engine, ServerSettings(model_names=("default",)))) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=600)
+        answer = client.chat.completions.create(
+            model="default", messages=user("What is the weather in Paris and in Tokyo?"), tools=[WEATHER], tool_choice="required"
+        )
+    calls = answer.choices[0].message.tool_calls or []
+    assert answer.choices[0].finish_reason == "tool_calls" and calls
+    assert {c.function.name for c in calls} == {"get_weather"}
+    cities = {json.loads(c.function.arguments)["city"].lower() for c in calls}
+    assert cities <= {"paris", "tokyo"} and "paris" in cities

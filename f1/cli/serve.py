@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tools", default=None, help="server-side tools for compound mode (a catalog REF, as `f1 run --tools`)")
     parser.add_argument("--compound-name", default="f1-compound", help="model name that selects compound mode")
     parser.add_argument(
-        "--api-key", default=os.environ.get("F1_API_KEY"), help="require 'Authorization: Bearer KEY' on /v1 (default: $F1_API_KEY)"
+        "--api-key", default=os.environ.get("F1_SERVER_API_KEY"),
+        help="require 'Authorization: Bearer KEY' on /v1 (default: $F1_SERVER_API_KEY)",
     )
     parser.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, help="largest request body accepted")
     parser.set_defaults(handler=serve)
@@ -45,7 +46,7 @@ def serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         max_body_bytes=args.max_body_bytes,
     )
-    app = create_app(engine, settings)  # loads the planner model before the port opens
+    app = create_app(engine, settings)
     print(f"f1 serve: http://{args.host}:{args.port}/v1 serving {', '.join(app.state.served)}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
     return 0
