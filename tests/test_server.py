@@ -63,6 +63,8 @@ def reply(messages: Sequence[ChatMessage]) -> str:
     user = next(m.content for m in messages if m.role == "user")
     if user == "RAISE":
         raise RuntimeError("secret internal detail")
+    if user == "GARBAGE":
+        return "this is not a plan"
     try:
         wanted = json.loads(user)
     except json.JSONDecodeError:
@@ -450,6 +452,13 @@ def test_sdk_sees_401_as_authentication_error(base_url: str) -> None:
 def test_unknown_route_and_method_are_openai_shaped(base_url: str) -> None:
     assert error_of(httpx.get(f"{base_url}/v1/nothing"), 404)["code"] == "not_found"
     error_of(httpx.get(f"{base_url}/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"}), 405)
+
+
+def test_an_engine_failure_is_a_500_that_says_why(base_url: str, client: openai.OpenAI) -> None:
+    error = error_of(post(base_url, {"model": "f1", "messages": user("GARBAGE"), "tools": TOOLS}), 500)
+    assert error["type"] == "server_error" and error["code"] == "plan_error" and "not a plan" in error["message"]
+    with pytest.raises(openai.APIError, match="not a plan"):
+        list(client.chat.completions.create(model="f1", messages=user("GARBAGE"), tools=TOOLS, stream=True))
 
 
 def test_unexpected_errors_are_a_generic_500(base_url: str, client: openai.OpenAI, caplog: pytest.LogCaptureFixture) -> None:

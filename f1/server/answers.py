@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from f1.planner.events import PlanDone, StepDecoded, TextDelta, Usage
 from f1.planner.messages import ChatMessage
@@ -41,7 +41,7 @@ class TextPart:
 class EndPart:
     """The last part: why generation stopped, token usage and (compound mode) the run's trace."""
 
-    finish_reason: str
+    finish_reason: Literal["stop", "tool_calls"]
     usage: Usage
     trace: dict[str, Any] | None = None
 
@@ -61,7 +61,7 @@ async def model_answer(
     tools: Sequence[ToolSpec],
     tool_choice: str | dict[str, Any],
     parallel_tool_calls: bool,
-) -> AsyncIterator[Part]:
+) -> AsyncGenerator[Part, None]:
     """Plan without running: each independent step as a call as soon as it decodes, else the direct answer."""
     calls = 0
     async with aclosing(
@@ -78,7 +78,7 @@ async def model_answer(
                 yield EndPart("tool_calls" if calls else "stop", event.usage)
 
 
-async def compound_answer(engine: Engine, messages: Sequence[ChatMessage]) -> AsyncIterator[Part]:
+async def compound_answer(engine: Engine, messages: Sequence[ChatMessage]) -> AsyncGenerator[Part, None]:
     """Plan, run and join on the server; the answer is text and the trace rides along."""
     solution = await engine.asolve(messages)
     yield TextPart(solution.answer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -81,6 +81,34 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
     started = int(time.time())
     schema = openapi_schema(secured=settings.api_key is not None)
 
+    def answer_parts(chat: ChatCompletionRequest) -> AsyncGenerator[answers.Part, None]:
+        """Check the request against the mode its model selects; the parts of the answer, not yet started."""
+        messages = to_messages(chat.messages)
+        if chat.model == compound_name:
+            if chat.tools:
+                raise APIError(
+                    f"Model {compound_name!r} runs the server's own tools; send 'tools' to a planner model "
+                    f"({', '.join(planner_names)}) instead.",
+                    param="tools",
+                )
+            to_tool_choice(chat.tool_choice, [])  # refuses `required` and named functions: no client tools here
+            return answers.compound_answer(engine, messages)
+        if chat.model in planner_names:
+            specs = to_specs(chat.tools)
+            return answers.model_answer(
+                engine,
+                messages,
+                tools=specs,
+                tool_choice=to_tool_choice(chat.tool_choice, specs),
+                parallel_tool_calls=chat.parallel_tool_calls is not False,
+            )
+        raise APIError(
+            f"The model `{chat.model}` does not exist. Served models: {', '.join(served)}.",
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
+
     async def chat_completions(request: Request) -> Response:
         _authorize(request, settings.api_key)
         body = await _read_body(request, settings.max_body_bytes)
@@ -90,32 +118,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
             raise from_validation(exc, fields=_FIELDS, tags=_ROLES) from None
         if chat.stream_options is not None and not chat.stream:
             raise APIError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options")
-        messages = to_messages(chat.messages)
-        if chat.model == compound_name:
-            if chat.tools:
-                raise APIError(
-                    f"Model {compound_name!r} runs the server's own tools; send 'tools' to a planner model "
-                    f"({', '.join(planner_names)}) instead.",
-                    param="tools",
-                )
-            to_tool_choice(chat.tool_choice, [])
-            parts = answers.compound_answer(engine, messages)
-        elif chat.model in planner_names:
-            specs = to_specs(chat.tools)
-            parts = answers.model_answer(
-                engine,
-                messages,
-                tools=specs,
-                tool_choice=to_tool_choice(chat.tool_choice, specs),
-                parallel_tool_calls=chat.parallel_tool_calls is not False,
-            )
-        else:
-            raise APIError(
-                f"The model `{chat.model}` does not exist. Served models: {', '.join(served)}.",
-                status=404,
-                param="model",
-                code="model_not_found",
-            )
+        parts = answer_parts(chat)
         header = Header(model=chat.model)
         if chat.stream:
             include_usage = chat.stream_options is not None and chat.stream_options.include_usage
@@ -157,7 +160,7 @@ class EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, body: AsyncIterator[bytes]) -> None:
+    def __init__(self, body: AsyncGenerator[bytes, None]) -> None:
         self.body_iterator = body
         self.status_code = 200
         self.background = None
@@ -175,8 +178,10 @@ class EventStream(Response):
 
 
 async def until_disconnect(receive: Receive, work: Callable[[], Awaitable[T]]) -> T | None:
-    """Run `work`; if the client disconnects first, cancel it and return None. The request body must be read."""
+    """Run `work`; if the client disconnects first, cancel it and return None. The request body must be read.
+    The work's own exception comes out as it is, not wrapped in an exception group."""
     outcome: list[T] = []
+    failure: list[Exception] = []
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
@@ -186,16 +191,22 @@ async def until_disconnect(receive: Receive, work: Callable[[], Awaitable[T]]) -
             group.cancel_scope.cancel()
 
         group.start_soon(watch)
-        outcome.append(await work())
+        try:
+            outcome.append(await work())
+        except Exception as exc:
+            failure.append(exc)
         group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
     return outcome[0] if outcome else None
 
 
-async def _guarded(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _guarded(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
     """Stream errors after the response began as one OpenAI error event (the SDK raises it)."""
     try:
-        async for chunk in chunks:
-            yield chunk
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
     except Exception as exc:
         yield error_event(_api_error(exc).body)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Any
 
 from f1 import __version__
 from f1.planner.events import Usage
@@ -18,6 +20,7 @@ from f1.server.wire import (
     Delta,
     ErrorBody,
     ErrorResponse,
+    FinishReason,
     FunctionCall,
     FunctionDelta,
     ResponseMessage,
@@ -45,18 +48,19 @@ def wire_usage(usage: Usage) -> WireUsage:
     )
 
 
-async def completion(header: Header, parts: AsyncIterator[Part]) -> ChatCompletion:
+async def completion(header: Header, parts: AsyncGenerator[Part, None]) -> ChatCompletion:
     """Collect the parts into one answer."""
     texts: list[str] = []
     calls: list[WireToolCall] = []
     end = EndPart("stop", Usage())
-    async for part in parts:
-        if isinstance(part, CallPart):
-            calls.append(WireToolCall(id=part.id, function=FunctionCall(name=part.name, arguments=part.arguments)))
-        elif isinstance(part, TextPart):
-            texts.append(part.text)
-        else:
-            end = part
+    async with aclosing(parts):
+        async for part in parts:
+            if isinstance(part, CallPart):
+                calls.append(WireToolCall(id=part.id, function=FunctionCall(name=part.name, arguments=part.arguments)))
+            elif isinstance(part, TextPart):
+                texts.append(part.text)
+            else:
+                end = part
     message = ResponseMessage(content="".join(texts) if texts or not calls else None, tool_calls=calls or None)
     return ChatCompletion(
         id=header.id,
@@ -70,40 +74,49 @@ async def completion(header: Header, parts: AsyncIterator[Part]) -> ChatCompleti
 
 
 async def events(
-    header: Header, parts: AsyncIterator[Part], *, include_usage: bool, fragment: int
-) -> AsyncIterator[bytes]:
+    header: Header, parts: AsyncGenerator[Part, None], *, include_usage: bool, fragment: int
+) -> AsyncGenerator[bytes, None]:
     """Server-sent events: a role chunk, then content or tool-call chunks (id and name first, arguments in
     `fragment`-character pieces), the finish chunk, the usage chunk if asked for, and ``[DONE]``."""
 
-    def chunk(delta: Delta | None, **fields: object) -> bytes:
-        choices = [] if delta is None else [ChunkChoice(delta=delta, finish_reason=fields.pop("finish_reason", None))]
+    def chunk(
+        delta: Delta | None,
+        *,
+        finish_reason: FinishReason | None = None,
+        usage: Usage | None = None,
+        trace: dict[str, Any] | None = None,
+    ) -> bytes:
         body = ChatCompletionChunk(
             id=header.id,
             created=header.created,
             model=header.model,
             system_fingerprint=FINGERPRINT,
-            choices=choices,
-            **fields,
+            choices=[] if delta is None else [ChunkChoice(delta=delta, finish_reason=finish_reason)],
+            usage=None if usage is None else wire_usage(usage),
+            f1_trace=trace,
         )
         return b"data: " + body.model_dump_json(exclude_none=True).encode() + b"\n\n"
 
-    def call_delta(index: int, **fields: object) -> Delta:
-        return Delta(tool_calls=[ToolCallDelta(index=index, function=FunctionDelta(**fields))])
+    def call_delta(call: CallPart, **function: str) -> Delta:
+        return Delta(tool_calls=[ToolCallDelta(index=call.index, function=FunctionDelta(**function))])
 
     yield chunk(Delta(role="assistant", content=""))
-    async for part in parts:
-        if isinstance(part, TextPart):
-            if part.text:
-                yield chunk(Delta(content=part.text))
-        elif isinstance(part, CallPart):
-            opening = ToolCallDelta(index=part.index, id=part.id, type="function", function=FunctionDelta(name=part.name, arguments=""))
-            yield chunk(Delta(tool_calls=[opening]))
-            for start in range(0, len(part.arguments), fragment):
-                yield chunk(call_delta(part.index, arguments=part.arguments[start : start + fragment]))
-        else:
-            yield chunk(Delta(), finish_reason=part.finish_reason, f1_trace=part.trace)
-            if include_usage:
-                yield chunk(None, usage=wire_usage(part.usage))
+    async with aclosing(parts):
+        async for part in parts:
+            if isinstance(part, TextPart):
+                if part.text:
+                    yield chunk(Delta(content=part.text))
+            elif isinstance(part, CallPart):
+                opening = ToolCallDelta(
+                    index=part.index, id=part.id, type="function", function=FunctionDelta(name=part.name, arguments="")
+                )
+                yield chunk(Delta(tool_calls=[opening]))
+                for start in range(0, len(part.arguments), fragment):
+                    yield chunk(call_delta(part, arguments=part.arguments[start : start + fragment]))
+            else:
+                yield chunk(Delta(), finish_reason=part.finish_reason, trace=part.trace)
+                if include_usage:
+                    yield chunk(None, usage=part.usage)
     yield DONE
 
 
