@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 
 
 class StepStatus(StrEnum):
-    """How a step ended. `skipped`: a dependency failed; `cancelled`: the run was cancelled first."""
+    """Where a step is. `running` while its tool runs; the rest are final. `skipped`: a dependency failed;
+    `cancelled`: the run was cancelled first. A record that has arrived but not started has status None."""
 
+    running = "running"
     ok = "ok"
     error = "error"
     skipped = "skipped"
@@ -76,6 +78,11 @@ class Trace(BaseModel):
     @property
     def ok(self) -> bool:
         return all(record.status is StepStatus.ok for record in self.steps)
+
+    @property
+    def errors(self) -> dict[int, StepError]:
+        """The error of every step that has one, by step id."""
+        return {record.id: record.error for record in self.steps if record.error is not None}
 
     def record(self, step_id: int) -> StepRecord:
         for record in self.steps:
