@@ -412,6 +412,25 @@ async def test_invalid_steps_are_recorded_and_their_dependents_skipped() -> None
     assert trace.record(5).result == 2  # the first step 5 keeps the id
 
 
+async def test_an_invalid_streamed_step_fails_alone_and_later_dependents_are_skipped_on_arrival() -> None:
+    async def planner() -> AsyncIterator[Step]:
+        yield Step(id=1, tool="add", args={"a": 1, "b": 2})
+        await anyio.sleep(0.01)
+        yield Step(id=2, tool="add", args={"a": "$1", "b": "two"})  # breaks the schema: fails on arrival
+        await anyio.sleep(0.01)
+        yield Step(id=3, tool="add", args={"a": "$2", "b": 1})  # arrives after its dependency failed
+        yield Step(id=4, tool="add", args={"a": "$1", "b": 1})
+
+    with anyio.fail_after(HANG_GUARD):
+        trace = await Scheduler({"add": add}).run(planner())
+    assert [r.status for r in trace.steps] == ["ok", "error", "skipped", "ok"]
+    assert trace.record(2).error.kind is ErrorKind.invalid_step and "'two' is not of type 'integer'" in trace.record(2).error.message
+    assert trace.record(3).error.message == "depends on step 2, which failed (invalid_step)"
+    assert trace.record(3).started_at is None
+    assert trace.record(3).ended_at <= trace.record(4).received_at  # skipped on arrival, before step 4 came
+    assert trace.results == {1: 3, 4: 4}
+
+
 async def test_without_validation_structure_is_still_enforced_and_args_checked_before_calling() -> None:
     plan = steps((1, "nope", {}), (2, "add", {"a": "$3", "b": 1}), (3, "add", {"a": "one", "b": 1}), (4, "add", {"a": 1, "b": 2}))
     trace = await run([add], plan, validate=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,9 +18,9 @@ class Step(BaseModel):
     tool: str = Field(min_length=1)
     args: dict[str, Any] = Field(default_factory=dict)
 
-    @cached_property
+    @property
     def dependencies(self) -> frozenset[int]:
-        """Ids of the steps whose results this step's arguments reference (computed once; steps are frozen)."""
+        """Ids of the steps whose results this step's arguments reference."""
         return frozenset(ref.step for ref in iter_refs(self.args))
 
 

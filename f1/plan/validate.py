@@ -23,7 +23,7 @@ def parse_plan_json(text: str | bytes) -> Plan:
     """Parse plan JSON (``{"steps": [...]}`` or a bare list of steps) into a `Plan`."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise PlanError(f"plan is not valid JSON: {exc}") from None
     return plan_from_data(data)
 
@@ -83,10 +83,22 @@ def validate_args(tool: str, args: Any, schema: Mapping[str, Any], *, step: int 
     if fast is not None and fast(args, allow_refs):
         return
     for error in sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path)):
-        if allow_refs and parse_ref(error.instance) is not None:
+        if allow_refs and _stands_for_a_ref(error):
             continue
         where = "/".join(str(part) for part in error.absolute_path) or "args"
         raise PlanError(f"{tool}: {where}: {error.message}", step=step)
+
+
+def _stands_for_a_ref(error: jsonschema.ValidationError) -> bool:
+    """True when the error is only that a reference stands where a value was expected, also inside anyOf/oneOf."""
+    if parse_ref(error.instance) is not None:
+        return True
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        branches: dict[Any, list[jsonschema.ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        return any(all(_stands_for_a_ref(sub) for sub in errors) for errors in branches.values())
+    return False
 
 
 _Checkers = tuple[Check | None, jsonschema.protocols.Validator]

@@ -281,22 +281,31 @@ def _offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
-def resolve_path(spec: str) -> tuple[str, Path]:
-    """(name, transformers directory) for a known name, a local transformers directory or a `.gguf` file."""
+def check_spec(spec: str) -> str:
+    """The name of the local model `spec` names (a known name, a `.gguf` file or a transformers directory);
+    ModelError for anything else. Loads nothing."""
     if spec == "default" or spec in KNOWN_MODELS:
-        name = known_model(spec).name
-        return name, ensure_converted(name)
+        return known_model(spec).name
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".gguf":
-        return path.stem, _ensure_converted_file(path.resolve())
+        return path.stem
     if path.is_dir() and (path / "config.json").is_file():
-        return path.name, path.resolve()
+        return path.name
     if path.exists():
         raise ModelError(f"model path {spec!r} is neither a .gguf file nor a directory with config.json")
     raise ModelError(
         f"unknown model {spec!r}: not a known model ({', '.join(KNOWN_MODELS)}), "
         "a .gguf file or a transformers directory"
     )
+
+
+def resolve_path(spec: str) -> tuple[str, Path]:
+    """(name, transformers directory) of a local model spec, assembling and converting GGUF sources once."""
+    name = check_spec(spec)
+    if spec == "default" or spec in KNOWN_MODELS:
+        return name, ensure_converted(name)
+    path = Path(spec).expanduser().resolve()
+    return name, _ensure_converted_file(path) if path.is_file() else path
 
 
 _loaded: dict[Path, LoadedModel] = {}

@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -24,6 +24,7 @@ from f1.errors import PlanError, ReferenceResolutionError
 from f1.plan import Plan, Step, resolve, validate_args, validate_step
 from f1.scheduler.trace import ErrorKind, StepError, StepRecord, StepStatus, Trace
 from f1.tools.registry import Tool
+from f1.tools.spec import ToolSpec
 
 StepSource = Plan | Iterable[Step] | AsyncIterable[Step]
 EventHandler = Callable[[StepRecord], Any]
@@ -96,20 +97,36 @@ class _Node:
         self.root: _Node = self  # the failed step that this step's failure or skip goes back to
 
 
+class _Specs(Mapping[str, ToolSpec]):
+    """The specs of a tool mapping, read through (no copy per run of a large catalogue)."""
+
+    def __init__(self, tools: Mapping[str, Tool]) -> None:
+        self.tools = tools
+
+    def __getitem__(self, name: str) -> ToolSpec:
+        return self.tools[name].spec
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tools
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tools)
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+
 class _Run:
     """The state of one run."""
 
-    def __init__(self, scheduler: Scheduler, trace: Trace, prior: Mapping[int, Any], on_event: EventHandler | None):
+    def __init__(
+        self, scheduler: Scheduler, trace: Trace, prior: Mapping[int, Any], on_event: EventHandler | None
+    ) -> None:
         tools = scheduler.tools
         self.tools = tools
         self.validate = scheduler.validate
-        self.specs = {name: item.spec for name, item in tools.items()} if scheduler.validate else {}
-        self.is_async = {name: item.is_async for name, item in tools.items()}
-        self.limiters = {
-            name: anyio.CapacityLimiter(item.policy.max_concurrency)
-            for name, item in tools.items()
-            if item.policy.max_concurrency is not None
-        }
+        self.specs = _Specs(tools)
+        self.calls: dict[str, tuple[Callable[..., Any], bool, anyio.CapacityLimiter | None]] = {}
         self.blocked: dict[str, deque[_Node]] = {}
         self.trace = trace
         self.on_event = on_event
@@ -166,7 +183,7 @@ class _Run:
         error = StepError(kind=ErrorKind.cancelled, message="the run was cancelled before this step finished")
         for record in self.trace.steps:
             if record.status not in _FINAL:
-                record.status, record.error, record.ended_at = StepStatus.cancelled, error, now
+                record.update(status=StepStatus.cancelled, error=error, ended_at=now)
                 self.emit(record)
 
     def now(self) -> float:
@@ -180,7 +197,7 @@ class _Run:
     def arrive(self, step: Step) -> None:
         if not isinstance(step, Step):
             raise PlanError(f"the step source yielded {type(step).__name__}, not a Step")
-        record = StepRecord(id=step.id, tool=step.tool, args=step.args, received_at=self.now())
+        record = StepRecord(id=step.id, tool=step.tool, args=step.args, received_at=time.perf_counter() - self.t0)
         self.trace.steps.append(record)
         self.unfinished += 1
         node = _Node(step, record)
@@ -220,9 +237,18 @@ class _Run:
                 return f"${dep} references a step that is not earlier; only earlier steps may be referenced"
         return None
 
+    def callee(self, name: str) -> tuple[Callable[..., Any], bool, anyio.CapacityLimiter | None]:
+        """A tool's function, whether it is async, and this run's limiter for it (looked up once per run)."""
+        entry = self.calls.get(name)
+        if entry is None:
+            item = self.tools[name]
+            limit = item.policy.max_concurrency
+            entry = self.calls[name] = (item.fn, item.is_async, None if limit is None else anyio.CapacityLimiter(limit))
+        return entry
+
     def ready(self, node: _Node) -> None:
         """Queue a step whose dependencies have all finished, unless its tool is at its concurrency limit."""
-        limiter = self.limiters.get(node.step.tool)
+        limiter = self.callee(node.step.tool)[2]
         if limiter is not None:
             try:
                 limiter.acquire_on_behalf_of_nowait(node)
@@ -236,7 +262,7 @@ class _Run:
             self.tg.start_soon(self.worker)
 
     def release_tool(self, node: _Node) -> None:
-        limiter = self.limiters.get(node.step.tool)
+        limiter = self.callee(node.step.tool)[2]
         if limiter is None:
             return
         limiter.release_on_behalf_of(node)
@@ -247,9 +273,10 @@ class _Run:
     # outcomes --------------------------------------------------------------------------------------------
     def succeed(self, node: _Node, result: Any) -> None:
         record = node.record
-        record.result, record.status, record.ended_at = result, StepStatus.ok, self.now()
+        record.update(result=result, status=StepStatus.ok, ended_at=time.perf_counter() - self.t0)
         self.results[node.step.id] = result
-        self.emit(record)
+        if self.on_event is not None:
+            self.on_event(record)
         self.unfinished -= 1
         for child in node.dependents:
             child.pending -= 1
@@ -258,9 +285,8 @@ class _Run:
         self.close_if_done()
 
     def fail(self, node: _Node, error: StepError) -> None:
-        record = node.record
-        record.status, record.error, record.ended_at = StepStatus.error, error, self.now()
-        self.emit(record)
+        node.record.update(status=StepStatus.error, error=error, ended_at=self.now())
+        self.emit(node.record)
         self.unfinished -= 1
         self.skip([(child, node) for child in node.dependents])
         self.close_if_done()
@@ -278,8 +304,8 @@ class _Run:
                 message = f"depends on step {parent.step.id}, which {failed}"
             else:
                 message = f"depends on step {parent.step.id}, which was skipped because step {root.step.id} {failed}"
-            record.status, record.ended_at = StepStatus.skipped, self.now()
-            record.error = StepError(kind=ErrorKind.dependency_failed, message=message)
+            error = StepError(kind=ErrorKind.dependency_failed, message=message)
+            record.update(status=StepStatus.skipped, error=error, ended_at=self.now())
             self.emit(record)
             self.unfinished -= 1
             todo.extend((child, node) for child in node.dependents)
@@ -305,40 +331,46 @@ class _Run:
             done += 1
             if not done % _YIELD_EVERY:  # tools that never await would otherwise hold the event loop
                 await anyio.lowlevel.checkpoint()
-            outcome = await self.call(node)
-            self.release_tool(node)
-            if isinstance(outcome, StepError):
-                self.fail(node, outcome)
+            try:
+                result = await self.call(node)
+            except _Failed as failure:
+                self.release_tool(node)
+                self.fail(node, failure.error)
             else:
-                self.succeed(node, outcome)
+                self.release_tool(node)
+                self.succeed(node, result)
 
     async def call(self, node: _Node) -> Any:
-        """Resolve, check, call (with timeout and retries) and check the result; a `StepError` on failure."""
+        """Resolve, check, call (with timeout and retries) and check the result; raises `_Failed`."""
         step, record = node.step, node.record
         tool = self.tools[step.tool]
-        record.status, record.started_at = StepStatus.running, self.now()
-        self.emit(record)
+        record.update(status=StepStatus.running, started_at=time.perf_counter() - self.t0)
+        if self.on_event is not None:
+            self.on_event(record)
         try:
             args = resolve(step.args, self.results) if node.deps else step.args
         except ReferenceResolutionError as exc:
-            return StepError(kind=ErrorKind.reference, message=exc.reason)
+            raise _Failed(ErrorKind.reference, exc.reason) from None
         record.resolved_args = args
         if node.deps or not self.validate:  # otherwise validate_step has checked these very args on arrival
             try:
                 validate_args(step.tool, args, tool.spec.parameters, step=step.id, allow_refs=False)
             except PlanError as exc:
-                return StepError(kind=ErrorKind.invalid_args, message=exc.reason)
-        policy = tool.policy
-        for attempt in range(policy.attempts):
+                raise _Failed(ErrorKind.invalid_args, exc.reason) from None
+        attempts = tool.policy.attempts
+        for attempt in range(attempts):
             if attempt:
-                await anyio.sleep(policy.backoff * 2 ** (attempt - 1))
+                await anyio.sleep(tool.policy.backoff * 2 ** (attempt - 1))
             record.attempts = attempt + 1
-            outcome = await self.attempt(tool, args)
-            if not isinstance(outcome, StepError):
-                return self.check_result(tool, step.id, outcome)
-        if policy.attempts > 1:
-            outcome.message = f"{outcome.message} (after {policy.attempts} attempts)"
-        return outcome
+            try:
+                result = await self.attempt(tool, args)
+            except _Failed as failure:
+                if attempt + 1 == attempts:
+                    if attempts > 1:
+                        failure.error.message += f" (after {attempts} attempts)"
+                    raise
+            else:
+                return self.check_result(tool, step.id, result)
 
     async def attempt(self, tool: Tool, args: dict[str, Any]) -> Any:
         timeout = tool.policy.timeout
@@ -346,28 +378,37 @@ class _Run:
             return await self.invoke(tool, args)
         with anyio.move_on_after(timeout):
             return await self.invoke(tool, args)
-        return StepError(kind=ErrorKind.timeout, message=f"{tool.name} did not finish within {timeout} s")
+        raise _Failed(ErrorKind.timeout, f"{tool.name} did not finish within {timeout} s")
 
     async def invoke(self, tool: Tool, args: dict[str, Any]) -> Any:
+        fn, is_async, _ = self.callee(tool.name)
         try:
-            if self.is_async[tool.name]:
-                return await tool.fn(**args)
-            call = partial(tool.fn, **args)
+            if is_async:
+                return await fn(**args)
+            call = partial(fn, **args)
             return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self.thread_limiter)
         except Exception as exc:
             name = type(exc).__name__
-            return StepError(kind=ErrorKind.exception, message=f"{name}: {exc}", exception_type=name)
+            raise _Failed(ErrorKind.exception, f"{name}: {exc}", exception_type=name) from None
 
     @staticmethod
     def check_result(tool: Tool, step_id: int, result: Any) -> Any:
         try:
             json.dumps(result, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
-            return StepError(kind=ErrorKind.unserializable_result, message=f"result is not JSON: {exc}")
+            raise _Failed(ErrorKind.unserializable_result, f"result is not JSON: {exc}") from None
         schema = tool.spec.result_schema
         if schema is not None:
             try:
                 validate_args(tool.name, result, schema, step=step_id, allow_refs=False)
             except PlanError as exc:
-                return StepError(kind=ErrorKind.invalid_result, message=f"result breaks the result schema: {exc.reason}")
+                raise _Failed(ErrorKind.invalid_result, f"result breaks the result schema: {exc.reason}") from None
         return result
+
+
+class _Failed(Exception):
+    """Raised inside a run when a step fails; carries the `StepError` to record."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, exception_type: str | None = None) -> None:
+        super().__init__(message)
+        self.error = StepError(kind=kind, message=message, exception_type=exception_type)

@@ -21,7 +21,8 @@ _FOREIGN_TYPES: dict[str, dict[str, Any]] = {
     **{name: {"type": "integer"} for name in ("integer", "int", "long", "short", "byte", "Bigint")},
     **{name: {"type": "string"} for name in ("string", "str", "String", "char")},
     **{name: {"type": "boolean"} for name in ("boolean", "bool")},
-    **{name: {} for name in ("any", "Any", "null", "None")},
+    **{name: {"type": "null"} for name in ("null", "None")},
+    **{name: {} for name in ("any", "Any")},
 }
 _TO_BFCL = {"object": "dict", "number": "float"}
 _TO_SEAL = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "list", "object": "dict"}
