@@ -1,6 +1,9 @@
 """Planner model backends behind the `ModelBackend` protocol."""
 
 from f1.planner.backends.base import Chunk, ModelBackend
+from f1.planner.backends.local import LocalModel
+from f1.planner.backends.remote import RemoteModel, complete
+from f1.planner.backends.resolve import resolve_model
 from f1.planner.backends.scripted import ScriptedModel
 
-__all__ = ["Chunk", "ModelBackend", "ScriptedModel"]
+__all__ = ["Chunk", "LocalModel", "ModelBackend", "RemoteModel", "ScriptedModel", "complete", "resolve_model"]

