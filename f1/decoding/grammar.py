@@ -44,25 +44,32 @@ class Grammar:
 
 
 def plan_grammar(
-    specs: Sequence[ToolSpec], *, max_steps: int = DEFAULT_MAX_STEPS, max_string_length: int | None = None
+    specs: Sequence[ToolSpec],
+    *,
+    min_steps: int = 0,
+    max_steps: int | None = None,
+    max_string_length: int | None = None,
 ) -> Grammar:
-    """Plans over these tools: typed args, references only to earlier steps, at most `max_steps` steps.
+    """Plans over these tools: typed args, references only to earlier steps, `min_steps` (0 or 1) up to
+    `max_steps` steps (None: `DEFAULT_MAX_STEPS`).
 
     `max_string_length` bounds every free string (in characters), against runaway strings from small models.
     """
     tools = _unique(specs)
-    if max_steps < 2:
-        raise F1Error(f"max_steps must be at least 2, not {max_steps}")
+    max_steps = DEFAULT_MAX_STEPS if max_steps is None else max_steps
+    if min_steps not in (0, 1) or max_steps < max(min_steps, 1):
+        raise F1Error(f"plan_grammar needs min_steps 0 or 1 and max_steps >= 1, not {min_steps} and {max_steps}")
     writer = LarkWriter(max_steps=max_steps, max_string_length=max_string_length)
     calls = [f'"\\"{spec.name}\\",\\"args\\":" {writer.args(spec.parameters)}' for spec in tools]
     ids = " | ".join(f'"{k}" %if eq(_, {k})' for k in range(1, max_steps + 1))
+    call = writer.define("call", " | ".join(calls))
     writer.rules += [
         f"rest::_: \",\" step::_ rest::incr(_) %if le(_, {max_steps}) | \"\"",
-        'step::_: "{\\"id\\":" sid::_ ",\\"tool\\":" call::_ "}"',
+        f'step::_: "{{\\"id\\":" sid::_ ",\\"tool\\":" {call} "}}"',
         f"sid::_: {ids}",
-        "call::_: " + " | ".join(calls),
     ]
-    lark = writer.text('"{\\"steps\\":[" (step::1 rest::2)? "]}"')
+    steps = "step::1 rest::2" if min_steps else "(step::1 rest::2)?"
+    lark = writer.text(f'"{{\\"steps\\":[" {steps} "]}}"')
     step_schemas = [
         {
             "type": "object",
@@ -78,7 +85,9 @@ def plan_grammar(
     ]
     schema = {
         "type": "object",
-        "properties": {"steps": {"type": "array", "items": {"anyOf": step_schemas}, "maxItems": max_steps}},
+        "properties": {
+            "steps": {"type": "array", "items": {"anyOf": step_schemas}, "minItems": min_steps, "maxItems": max_steps}
+        },
         "required": ["steps"],
         "additionalProperties": False,
     }
@@ -88,30 +97,25 @@ def plan_grammar(
 def call_grammar(specs: Sequence[ToolSpec], *, name: str | None = None) -> Grammar:
     """One tool call ``{"name":...,"arguments":{...}}``; with `name`, only that tool (OpenAI named tool_choice)."""
     tools = _pick(specs, name)
-    writer = LarkWriter(max_steps=2)
-    writer.rules.append("call::_: " + " | ".join(_call(writer, spec) for spec in tools))
-    return Grammar("call" if name is None else f"call:{name}", writer.text("call::0"), _call_schema(tools))
+    writer = LarkWriter(max_steps=1)
+    call = _no_refs(writer.define("call", " | ".join(_call(writer, spec) for spec in tools)))
+    return Grammar("call" if name is None else f"call:{name}", writer.text(call), _call_schema(tools))
 
 
 def parallel_calls_grammar(specs: Sequence[ToolSpec]) -> Grammar:
     """A JSON list of one or more independent tool calls (no references)."""
     tools = _unique(specs)
-    writer = LarkWriter(max_steps=2)
-    writer.rules.append("call::_: " + " | ".join(_call(writer, spec) for spec in tools))
+    writer = LarkWriter(max_steps=1)
+    call = _no_refs(writer.define("call", " | ".join(_call(writer, spec) for spec in tools)))
     schema = {"type": "array", "items": _call_schema(tools), "minItems": 1}
-    return Grammar("parallel_calls", writer.text('"[" call::0 ("," call::0)* "]"'), schema)
+    return Grammar("parallel_calls", writer.text(f'"[" {call} ("," {call})* "]"'), schema)
 
 
-def joiner_grammar() -> Grammar:
-    """The joiner's decision: finish with an answer, or replan with a reason."""
-    lark = "\n".join(
-        [
-            '%llguidance {}',
-            'start: "{\\"action\\":\\"finish\\",\\"answer\\":" JSON_STRING "}"'
-            ' | "{\\"action\\":\\"replan\\",\\"reason\\":" JSON_STRING "}"',
-            f'JSON_STRING: /"{JSON_CHAR}*"/',
-        ]
-    )
+def joiner_grammar(*, allow_replan: bool = True) -> Grammar:
+    """The joiner's decision: finish with an answer, or (if allowed) replan with a reason."""
+    finish = '"{\\"action\\":\\"finish\\",\\"answer\\":" JSON_STRING "}"'
+    replan = ' | "{\\"action\\":\\"replan\\",\\"reason\\":" JSON_STRING "}"' if allow_replan else ""
+    lark = "\n".join(["%llguidance {}", f"start: {finish}{replan}", f'JSON_STRING: /"{JSON_CHAR}*"/'])
 
     def decision(action: str, field_name: str) -> dict[str, Any]:
         return {
@@ -121,7 +125,8 @@ def joiner_grammar() -> Grammar:
             "additionalProperties": False,
         }
 
-    return Grammar("joiner", lark, {"anyOf": [decision("finish", "answer"), decision("replan", "reason")]})
+    decisions = [decision("finish", "answer")] + ([decision("replan", "reason")] if allow_replan else [])
+    return Grammar("joiner" if allow_replan else "joiner:finish", lark, {"anyOf": decisions})
 
 
 def text_grammar() -> Grammar:
@@ -140,6 +145,11 @@ def with_refs(schema: Any) -> Any:
     if isinstance(out.get("items"), Mapping):
         out["items"] = {"anyOf": [with_refs(out["items"]), ref]}
     return out
+
+
+def _no_refs(rule: str) -> str:
+    """Reference `rule` with parameter 0: no step references, strings unrestricted."""
+    return rule.replace("::_", "::0")
 
 
 def _call(writer: LarkWriter, spec: ToolSpec) -> str:

@@ -82,6 +82,15 @@ class LarkWriter:
         """A parametric rule for a value of `schema` or a reference to an earlier step."""
         return self._rule(strip_docs(schema), allow_ref=True)
 
+    def define(self, name: str, body: str) -> str:
+        """Add rule `name`; it is parametric only if its body uses the parameter (llguidance requires that).
+        Returns how to reference it."""
+        if "::" in body or "%if" in body:
+            self.rules.append(f"{name}::_: {body}")
+            return f"{name}::_"
+        self.rules.append(f"{name}: {body}")
+        return name
+
     # internals -------------------------------------------------------------------------------------
     def _new(self, prefix: str) -> str:
         self._count += 1
@@ -89,10 +98,11 @@ class LarkWriter:
 
     def _common(self) -> None:
         refs = [f"REF{k} %if eq(_, {k})" for k in range(2, self.max_steps + 1)]
+        self._ref = " | ref::_" if refs else ""  # a one-step grammar has nothing to reference
         self.rules += [
-            "ref::_: " + " | ".join(refs),
+            *(["ref::_: " + " | ".join(refs)] if refs else []),
             "str::_: JSON_STRING %if eq(_, 0) | PLAIN_STRING %if ne(_, 0)",
-            "any::_: str::_ | NUMBER | \"true\" | \"false\" | \"null\" | ref::_"
+            f'any::_: str::_ | NUMBER | "true" | "false" | "null"{self._ref}'
             ' | "[" (any::_ ("," any::_)*)? "]" | "{" (JSON_STRING ":" any::_ ("," JSON_STRING ":" any::_)*)? "}"',
         ]
         for k in range(2, self.max_steps + 1):
@@ -102,13 +112,11 @@ class LarkWriter:
     def _rule(self, schema: Any, *, allow_ref: bool) -> str:
         key = json.dumps([schema, allow_ref], sort_keys=True)
         if key not in self._cache:
-            name = self._new("v" if allow_ref else "a")
-            self._cache[key] = name
             body = self._body(schema)
             if allow_ref and body != "any::_":
-                body = f"{body} | ref::_"
-            self.rules.append(f"{name}::_: {body}")
-        return f"{self._cache[key]}::_"
+                body += self._ref
+            self._cache[key] = self.define(self._new("v" if allow_ref else "a"), body)
+        return self._cache[key]
 
     def _body(self, schema: Any) -> str:
         if schema is True or schema == {}:
@@ -162,19 +170,16 @@ class LarkWriter:
         pairs = [f"{json_literal(name)} \":\" {self.value(properties[name])}" for name in names]
         base = self._new("o")
         # t_i: the rest once something was written, from property i on; h_i: the first property written is i or later.
-        rules: list[str] = []
-        for index in range(len(names)):
-            nxt = f"{base}t{index + 1}::_" if index + 1 < len(names) else '""'
+        tail, head = '""', ""
+        for index in range(len(names) - 1, -1, -1):
+            optional = names[index] not in required
+            options = [f"{pairs[index]} {tail}"] + ([head] if optional and head else [])
+            head = self.define(f"{base}h{index}", " | ".join(options))
             if index > 0:
-                options = [f'"," {pairs[index]} {nxt}'] + ([nxt] if names[index] not in required else [])
-                rules.append(f"{base}t{index}::_: {' | '.join(options)}")
-            options = [f"{pairs[index]} {nxt}"]
-            if names[index] not in required and index + 1 < len(names):
-                options.append(f"{base}h{index + 1}::_")
-            rules.append(f"{base}h{index}::_: {' | '.join(options)}")
-        self.rules += rules
+                options = [f'"," {pairs[index]} {tail}'] + ([tail] if optional else [])
+                tail = self.define(f"{base}t{index}", " | ".join(options))
         empty = ' | "{}"' if not required else ""
-        return f'"{{" {base}h0::_ "}}"{empty}'
+        return f'"{{" {head} "}}"{empty}'
 
     def _embedded(self, schema: Any) -> str:
         key = json.dumps(["json", schema], sort_keys=True)

@@ -18,7 +18,7 @@ class StepStream:
     """An incremental scanner over plan JSON (``{"steps":[...]}`` or a bare list of steps); it tracks strings
     (with escapes) and nesting, so quotes and braces inside argument strings are handled.
 
-    `feed(delta)` returns the steps completed by that delta; `close()` parses the whole text into the final
+    `feed(delta)` returns the steps completed by that delta; `plan()` parses the whole text into the final
     `Plan`. With `tools`, each step is validated as it completes (known tool, schema, only earlier references),
     raising `PlanError` at the first bad step.
     """
@@ -34,9 +34,9 @@ class StepStream:
         self._ids: list[int] = []
 
     @property
-    def ids(self) -> list[int]:
-        """Ids of the steps reported so far."""
-        return list(self._ids)
+    def steps_emitted(self) -> int:
+        """How many steps were reported so far."""
+        return len(self._ids)
 
     @property
     def text(self) -> str:
@@ -74,7 +74,7 @@ class StepStream:
                     self._buffer = ""
         return done
 
-    def close(self) -> Plan:
+    def plan(self) -> Plan:
         """The whole plan, parsed (and checked against the streamed steps)."""
         return parse_plan_json(self.text)
 
