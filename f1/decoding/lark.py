@@ -107,7 +107,8 @@ class LarkWriter:
         ]
         for k in range(2, self.max_steps + 1):
             earlier = "|".join(str(j) for j in range(1, k))
-            self.rules.append(f'REF{k}: /"\\$({earlier}){_PATH}"/')
+            bound = "" if self.max_string_length is None else f' & /"[^"]{{0,{self.max_string_length}}}"/'
+            self.rules.append(f'REF{k}: /"\\$({earlier}){_PATH}"/{bound}')
 
     def _rule(self, schema: Any, *, allow_ref: bool) -> str:
         key = json.dumps([schema, allow_ref], sort_keys=True)
