@@ -116,3 +116,14 @@ def test_text_plan_errors() -> None:
         parse_text_plan('1. search("x")')
     with pytest.raises(PlanError, match="given twice"):
         parse_text_plan('1. search("x", query="y")', TOOLS)
+
+
+def test_refs_inside_any_of_are_accepted_before_resolution() -> None:
+    nullable = {
+        "type": "object",
+        "properties": {"variables": {"anyOf": [{"type": "object", "additionalProperties": {"type": "number"}}, {"type": "null"}]}},
+    }
+    tools = {**TOOLS, "calc": ToolSpec(name="calc", parameters=nullable)}
+    validate_plan(plan((1, "add", {"a": 1, "b": 2}), (2, "calc", {"variables": {"a": "$1", "b": 2}})), tools)
+    with pytest.raises(PlanError, match="variables"):
+        validate_plan(plan((1, "calc", {"variables": {"a": "x"}})), tools)

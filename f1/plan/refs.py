@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from f1.errors import ReferenceResolutionError
@@ -26,17 +27,25 @@ class Ref:
 
 def parse_ref(value: object) -> Ref | None:
     """Return the reference a value spells, or None when it is an ordinary value."""
-    if not isinstance(value, str) or not _REF.match(value):
+    if not isinstance(value, str) or not value.startswith("$"):
         return None
-    head, *path = value[1:].split(".")
+    return _parse(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse(text: str) -> Ref | None:
+    if not _REF.match(text):
+        return None
+    head, *path = text[1:].split(".")
     return Ref(int(head), tuple(path))
 
 
 def iter_refs(value: object) -> Iterator[Ref]:
     """Yield every reference inside a JSON value, at any depth."""
-    ref = parse_ref(value)
-    if ref is not None:
-        yield ref
+    if isinstance(value, str):
+        ref = parse_ref(value)
+        if ref is not None:
+            yield ref
     elif isinstance(value, Mapping):
         for item in value.values():
             yield from iter_refs(item)
@@ -65,8 +74,10 @@ def follow(ref: Ref, result: Any) -> Any:
 
 def resolve(value: Any, results: Mapping[int, Any]) -> Any:
     """Replace every reference inside `value` with the result it points at."""
-    ref = parse_ref(value)
-    if ref is not None:
+    if isinstance(value, str):
+        ref = parse_ref(value)
+        if ref is None:
+            return value
         if ref.step not in results:
             raise ReferenceResolutionError(f"{ref}: step {ref.step} has no result")
         return follow(ref, results[ref.step])

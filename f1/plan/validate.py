@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set as AbstractSet
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +11,7 @@ import jsonschema
 from pydantic import ValidationError
 
 from f1.errors import PlanError
+from f1.plan.fastcheck import Check, compile_check
 from f1.plan.model import Plan, Step
 from f1.plan.refs import parse_ref
 
@@ -22,7 +23,7 @@ def parse_plan_json(text: str | bytes) -> Plan:
     """Parse plan JSON (``{"steps": [...]}`` or a bare list of steps) into a `Plan`."""
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise PlanError(f"plan is not valid JSON: {exc}") from None
     return plan_from_data(data)
 
@@ -65,7 +66,8 @@ def validate_step(step: Step, tools: Mapping[str, ToolSpec], *, earlier: Iterabl
     """Validate one step given the ids of the steps before it (used while a plan streams in)."""
     if step.tool not in tools:
         raise PlanError(f"unknown tool {step.tool!r}{_suggestion(step.tool, tools)}", step=step.id)
-    earlier, known = set(earlier), set(known)
+    earlier = earlier if isinstance(earlier, AbstractSet) else set(earlier)  # no copy: O(deps) per step
+    known = known if isinstance(known, AbstractSet) else set(known)
     for dependency in sorted(step.dependencies):
         if dependency == step.id:
             raise PlanError(f"step references its own result ${dependency}", step=step.id)
@@ -77,12 +79,42 @@ def validate_step(step: Step, tools: Mapping[str, ToolSpec], *, earlier: Iterabl
 
 def validate_args(tool: str, args: Any, schema: Mapping[str, Any], *, step: int | None = None, allow_refs: bool) -> None:
     """Check `args` against a tool's JSON schema; with `allow_refs`, a reference stands for any value."""
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    fast, validator = _checkers(schema)
+    if fast is not None and fast(args, allow_refs):
+        return
     for error in sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path)):
-        if allow_refs and parse_ref(error.instance) is not None:
+        if allow_refs and _stands_for_a_ref(error):
             continue
         where = "/".join(str(part) for part in error.absolute_path) or "args"
         raise PlanError(f"{tool}: {where}: {error.message}", step=step)
+
+
+def _stands_for_a_ref(error: jsonschema.ValidationError) -> bool:
+    """True when the error is only that a reference stands where a value was expected, also inside anyOf/oneOf."""
+    if parse_ref(error.instance) is not None:
+        return True
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        branches: dict[Any, list[jsonschema.ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        return any(all(_stands_for_a_ref(sub) for sub in errors) for errors in branches.values())
+    return False
+
+
+_Checkers = tuple[Check | None, jsonschema.protocols.Validator]
+_BY_IDENTITY: dict[int, tuple[Mapping[str, Any], _Checkers]] = {}
+
+
+def _checkers(schema: Mapping[str, Any]) -> _Checkers:
+    """A schema's fast predicate (None if it has none) and its jsonschema validator, cached by schema identity."""
+    entry = _BY_IDENTITY.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    checkers = (compile_check(schema), _validator(json.dumps(schema, sort_keys=True)))
+    if len(_BY_IDENTITY) >= 4096:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(schema)] = (schema, checkers)  # holding the schema keeps its id from being reused
+    return checkers
 
 
 @lru_cache(maxsize=4096)

@@ -9,8 +9,10 @@ from pydantic import BaseModel, Field
 
 
 class StepStatus(StrEnum):
-    """How a step ended. `skipped`: a dependency failed; `cancelled`: the run was cancelled first."""
+    """Where a step is. `running` while its tool runs; the rest are final. `skipped`: a dependency failed;
+    `cancelled`: the run was cancelled first. A record that has arrived but not started has status None."""
 
+    running = "running"
     ok = "ok"
     error = "error"
     skipped = "skipped"
@@ -54,6 +56,11 @@ class StepRecord(BaseModel):
     ended_at: float | None = None
     attempts: int = 0
 
+    def update(self, **changes: Any) -> None:
+        """Set several fields at once, unvalidated (as plain assignment does), in one step: the scheduler's hot path."""
+        self.__dict__.update(changes)
+        self.__pydantic_fields_set__.update(changes)
+
     @property
     def duration(self) -> float | None:
         if self.started_at is None or self.ended_at is None:
@@ -76,6 +83,11 @@ class Trace(BaseModel):
     @property
     def ok(self) -> bool:
         return all(record.status is StepStatus.ok for record in self.steps)
+
+    @property
+    def errors(self) -> dict[int, StepError]:
+        """The error of every step that has one, by step id."""
+        return {record.id: record.error for record in self.steps if record.error is not None}
 
     def record(self, step_id: int) -> StepRecord:
         for record in self.steps:

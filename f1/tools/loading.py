@@ -36,17 +36,17 @@ def check_unique(specs: Iterable[ToolSpec], *, source: str | None = None) -> Non
 
 
 def _entries(file: Path) -> list[Any]:
-    text = file.read_text(encoding="utf-8")
+    import yaml
+
     try:
+        text = file.read_text(encoding="utf-8")
         if file.suffix == ".jsonl":
             data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
         elif file.suffix in (".yaml", ".yml"):
-            import yaml
-
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
-    except (json.JSONDecodeError, ValueError) as exc:
+    except (ValueError, yaml.YAMLError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise ToolSpecError(f"cannot parse: {exc}", source=str(file)) from None
     if isinstance(data, dict) and isinstance(data.get("tools"), list):
         data = data["tools"]

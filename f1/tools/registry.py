@@ -31,6 +31,8 @@ class ToolPolicy:
             raise ValueError(f"retries must be >= 0, not {self.retries}")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError(f"max_concurrency must be >= 1, not {self.max_concurrency}")
+        if self.backoff < 0:
+            raise ValueError(f"backoff must be >= 0, not {self.backoff}")
 
     @property
     def attempts(self) -> int:
@@ -133,6 +135,7 @@ def spec_from_function(fn: Callable[..., Any], *, name: str | None = None, descr
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Params|Returns|Raises|Yields|Examples?):\s*$")
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _REST_PARAM = re.compile(r"^:param\s+(?:\w+\s+)?(\w+):\s*(.*)$")
+_REST_FIELD = re.compile(r"^:\w+(\s+[^:]*)?:")
 
 
 def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
@@ -151,8 +154,12 @@ def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
         if header:
             section, current, param_indent = header.group(1), None, None
         elif rest:
-            current = rest.group(1)
+            section, current = "reST", rest.group(1)
             params[current] = rest.group(2).strip()
+        elif _REST_FIELD.match(stripped):  # :returns:, :rtype:, :raises X:, :type x: end the summary
+            section, current = "reST", None
+        elif section == "reST" and stripped and current:
+            params[current] = f"{params[current]} {stripped}"
         elif section in ("Args", "Arguments", "Parameters", "Params") and stripped:
             if match and (param_indent is None or indent <= param_indent):
                 param_indent = indent

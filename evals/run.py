@@ -1,0 +1,75 @@
+"""`evaluate`: load a suite, run the chosen predictors with resume, summarize, write the reports."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from evals.core import EvalError, Predictor, Suite
+from evals.engine_adapter import EngineFactory
+from evals.predictors import EnginePredictor, OraclePredictor
+from evals.report import build_report, write_report
+from evals.runner import check_run, run_predictor
+from evals.suites import load_suite
+
+
+def default_out(suite: str) -> Path:
+    """Where a suite's results go without --out: ./f1-eval/<suite>, so rerunning the command resumes."""
+    return Path("f1-eval") / re.sub(r"[^A-Za-z0-9_.-]+", "_", suite)
+
+
+def predictors_for(suite: Suite, *, oracle: bool, baseline: bool, factory: EngineFactory | None) -> list[Predictor]:
+    if oracle:
+        if baseline:
+            raise EvalError("--oracle replays the ground truth; it does not combine with --baseline")
+        return [OraclePredictor(suite)]
+    if factory is None:
+        raise EvalError("running the engine needs a model")
+    own = getattr(suite, "own_baseline", None)
+    if baseline and own:
+        raise EvalError(f"{suite.name} always compares with {own}; --baseline does not apply")
+    engine: list[Predictor] = [EnginePredictor(suite, factory, constrained=True)]
+    return [*engine, EnginePredictor(suite, factory, constrained=False)] if baseline else engine
+
+
+async def aevaluate(
+    suite_name: str,
+    *,
+    limit: int | None = None,
+    model: Any = "default",
+    data: Path | None = None,
+    out: Path | None = None,
+    baseline: bool = False,
+    oracle: bool = False,
+    progress: bool = True,
+    suite_options: dict[str, Any] | None = None,
+    engine_config: Any = None,
+) -> dict[str, Any]:
+    """Run a suite and write its reports; returns the report (also in `out`/report.json)."""
+    if limit is not None and limit < 1:
+        raise EvalError(f"--limit must be at least 1, not {limit}")
+    suite = load_suite(suite_name, data=data, **(suite_options or {}))
+    out = out or default_out(suite_name)
+    check_run(out, suite.name)
+    items = suite.items(limit)
+    if not items:
+        raise EvalError(f"{suite.name}: no items")
+    factory = None if oracle else EngineFactory(model, engine_config)
+    if factory is not None:
+        factory.planner()  # load the model now: a bad --model must fail the run, not every item
+    runs = {}
+    for predictor in predictors_for(suite, oracle=oracle, baseline=baseline, factory=factory):
+        runs[predictor.name] = await run_predictor(suite, predictor, items, out, progress=progress)
+    summaries = {name: suite.summarize(results) for name, results in runs.items()}
+    report = build_report(suite.name, summaries, runs)
+    report.update(getattr(suite, "report_extras", lambda runs: {})(runs))
+    report["files"] = [str(path) for path in write_report(out, report)]
+    return report
+
+
+def evaluate(suite_name: str, **kwargs: Any) -> dict[str, Any]:
+    """Synchronous `aevaluate`."""
+    return anyio.run(lambda: aevaluate(suite_name, **kwargs))

@@ -1,0 +1,33 @@
+"""Benchmark suites by name: ``bfcl:<category>``, ``seal-tools[:split]``, ``nestful``, ``parallelqa``, ``movie``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evals.core import EvalError, Suite
+
+SUITE_NAMES = ("bfcl:<category>", "seal-tools[:dev|test_in_domain]", "nestful", "parallelqa", "movie")
+
+
+def load_suite(name: str, *, data: Path | None = None, **options: object) -> Suite:
+    """The suite called `name`; `data` overrides its data file (Seal-Tools, NESTFUL, ParallelQA/Movie)."""
+    kind, _, variant = name.partition(":")
+    if kind == "bfcl":
+        from evals.suites.bfcl import BfclSuite
+
+        if data is not None:
+            raise EvalError("bfcl reads its data from the installed bfcl-eval package; --data does not apply")
+        return BfclSuite(variant or "all")
+    if kind == "seal-tools":
+        from evals.suites.seal import SealSuite
+
+        return SealSuite(variant or "test_in_domain", data=data, **options)  # type: ignore[arg-type]
+    if kind == "nestful" and not variant:
+        from evals.suites.nestful import NestfulSuite
+
+        return NestfulSuite(data=data)
+    if kind in ("parallelqa", "movie") and not variant:
+        from evals.suites.llmcompiler import LatencySuite
+
+        return LatencySuite(kind, data=data, **options)  # type: ignore[arg-type]
+    raise EvalError(f"unknown suite {name!r}; suites: {', '.join(SUITE_NAMES)}")

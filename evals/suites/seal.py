@@ -1,0 +1,208 @@
+"""Seal-Tools (fairyshine/Seal-Tools): tool selection and parameter filling over a 4,076-tool catalogue.
+
+The model sees the top-k BM25 candidates of the whole catalogue for each query (`--top-k`); the report gives the
+retrieval recall of those candidates. Scoring follows Seal-Tools' `calculate_score_ToolLearning`: format accuracy =
+items whose output parsed; each predicted call counts as a correct tool when its api equals a gold call's api (the
+first gold call of that name, which is also the call its parameters are compared with); a parameter is correct when
+its name is in that gold call and ``str(pred) == str(gold)``; P/R/F1 are micro-averaged over the split.
+
+Nested calls: gold values ``"API_call_k"`` name output k of an earlier call, numbered across the calls in order,
+each call taking as many numbers as its tool has response fields (checked on dev and test_in_domain). Our plan's
+``"$j.field"`` is therefore ``API_call_<o_j + index of field in step j's tool responses>``, where o_j counts the
+response fields of the tools of steps before j; a bare ``"$j"`` maps only when step j's tool has one response field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from f1.errors import F1Error
+from f1.plan import Plan, Step, parse_ref, validate_plan
+from f1.planner.messages import ChatMessage
+from f1.tools import ToolSpec
+from evals.core import EvalError, Item, ItemResult, Prediction, data_file, f1_score, fraction
+from evals.retrieval import Bm25Retriever
+
+SPLITS = ("dev", "test_in_domain")
+API_CALL = "API_call_"
+COUNTS = ("pred_apis", "gold_apis", "correct_apis", "pred_params", "gold_params", "correct_params", "gold_retrieved")
+
+
+class SealSuite:
+    """A Seal-Tools split (or any file of its format via `data`), with the catalogue next to it or the default one."""
+
+    def __init__(self, split: str = "test_in_domain", *, data: Path | None = None, top_k: int = 10) -> None:
+        if data is None and split not in SPLITS:
+            raise EvalError(f"unknown Seal-Tools split {split!r}; splits: {', '.join(SPLITS)}")
+        if top_k < 1:
+            raise EvalError(f"--top-k must be at least 1, not {top_k}")
+        self.path = data if data is not None else data_file("seal_tools", f"{split}.jsonl")
+        if not self.path.is_file():
+            raise EvalError(f"Seal-Tools data file {self.path} not found")
+        self.name = f"seal-tools:{split}" if data is None else f"seal-tools:{self.path.name}"
+        self.top_k = top_k
+        self.rejected: dict[str, str] = {}
+
+    @cached_property
+    def catalogue(self) -> dict[str, dict[str, Any]]:
+        """Raw catalogue entries by api name."""
+        path = self.path.parent / "tool.jsonl"
+        if not path.is_file():
+            path = data_file("seal_tools", "tool.jsonl")
+        return {entry["api_name"]: entry for entry in _read_jsonl(path)}
+
+    @cached_property
+    def specs(self) -> dict[str, ToolSpec]:
+        """The catalogue as ToolSpecs; entries our spec rejects (e.g. names with spaces) are listed in `rejected`."""
+        specs: dict[str, ToolSpec] = {}
+        for name, entry in self.catalogue.items():
+            try:
+                specs[name] = ToolSpec.from_seal(entry, source="seal_tools/tool.jsonl")
+            except F1Error as exc:
+                self.rejected[name] = str(exc)
+        return specs
+
+    def report_extras(self, runs: Any) -> dict[str, Any]:
+        """Catalogue entries that are not valid tool specs (the model can never call them)."""
+        return {"rejected_tools": self.rejected}
+
+    @cached_property
+    def retriever(self) -> Bm25Retriever:
+        return Bm25Retriever(list(self.specs.values()))
+
+    def items(self, limit: int | None = None) -> list[Item]:
+        records = _read_jsonl(self.path)[:limit]
+        for record in records:
+            if not {"id", "query", "calling"} <= set(record):
+                raise EvalError(f"{self.path}: a record needs id, query and calling (got {sorted(record)})")
+        return [Item(id=str(record["id"]), data=record) for record in records]
+
+    def candidates(self, item: Item) -> list[ToolSpec]:
+        return self.retriever.top(item.data["query"], self.top_k)
+
+    def response_fields(self, api: str) -> list[str]:
+        return list((self.catalogue.get(api) or {}).get("responses") or {})
+
+    # predictions ----------------------------------------------------------------------------------------
+    async def oracle(self, item: Item) -> Prediction:
+        plan = self.gold_plan(item.data["calling"])
+        return self._prediction(plan, [spec.name for spec in self.candidates(item)])
+
+    async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
+        candidates = self.candidates(item)
+        names = [spec.name for spec in candidates]
+        try:
+            plan = await factory.planner().aplan([ChatMessage(role="user", content=item.data["query"])], tools=candidates, constrained=constrained)
+        except F1Error as exc:
+            return Prediction(candidates=names, format_valid=False, error=str(exc))
+        return self._prediction(plan, names)
+
+    def _prediction(self, plan: Plan, candidates: list[str]) -> Prediction:
+        try:
+            validate_plan(plan, self.specs)
+        except F1Error as exc:
+            return Prediction(plan=plan, candidates=candidates, format_valid=False, error=f"schema: {exc}")
+        return Prediction(plan=plan, candidates=candidates)
+
+    # the API_call_k <-> $j.field mapping ----------------------------------------------------------------------
+    def gold_plan(self, calling: Sequence[dict[str, Any]]) -> Plan:
+        """Gold calls as our plan: ``"API_call_k"`` values become ``"$j.field"``."""
+        outputs: dict[str, str] = {}
+        steps = []
+        for index, call in enumerate(calling, 1):
+            args = {name: _replace_strings(value, lambda s: outputs.get(s, s)) for name, value in call["parameters"].items()}
+            steps.append(Step(id=index, tool=call["api"], args=args))
+            for output, field in zip(call.get("responses", []), self.response_fields(call["api"]), strict=False):
+                outputs[output] = f"${index}.{field}"
+        return Plan(steps=steps)
+
+    def to_calling(self, plan: Plan) -> list[dict[str, Any]]:
+        """Our plan as Seal-Tools' calling list: ``"$j.field"`` references become ``"API_call_k"``."""
+        offsets: dict[int, int] = {}
+        tools: dict[int, str] = {}
+        calling = []
+        next_output = 0
+        for step in plan.steps:
+            offsets[step.id], tools[step.id] = next_output, step.tool
+            fields = self.response_fields(step.tool)
+
+            def name_output(text: str) -> str:
+                ref = parse_ref(text)
+                if ref is None or ref.step not in offsets:
+                    return text
+                outputs = self.response_fields(tools[ref.step])
+                if ref.path and ref.path[0] in outputs and len(ref.path) == 1:
+                    return f"{API_CALL}{offsets[ref.step] + outputs.index(ref.path[0])}"
+                if not ref.path and len(outputs) == 1:
+                    return f"{API_CALL}{offsets[ref.step]}"
+                return text
+
+            args = {name: _replace_strings(value, name_output) for name, value in step.args.items()}
+            calling.append({"api": step.tool, "parameters": args, "responses": [f"{API_CALL}{next_output + i}" for i in range(len(fields))]})
+            next_output += len(fields)
+        return calling
+
+    # scoring ----------------------------------------------------------------------------------------------
+    def score(self, item: Item, prediction: Prediction) -> dict[str, Any]:
+        gold = item.data["calling"]
+        counts = dict.fromkeys(COUNTS, 0)
+        counts["gold_apis"] = len(gold)
+        counts["gold_params"] = sum(len(call["parameters"]) for call in gold)
+        counts["gold_retrieved"] = sum(call["api"] in (prediction.candidates or []) for call in gold)
+        parsed = prediction.plan is not None
+        if parsed:
+            for call in self.to_calling(prediction.plan):
+                counts["pred_apis"] += 1
+                counts["pred_params"] += len(call["parameters"])
+                match = next((g for g in gold if g["api"] == call["api"]), None)
+                if match is None:
+                    continue
+                counts["correct_apis"] += 1
+                counts["correct_params"] += sum(
+                    name in match["parameters"] and str(value) == str(match["parameters"][name]) for name, value in call["parameters"].items()
+                )
+        exact = parsed and counts["correct_apis"] == counts["pred_apis"] == counts["gold_apis"] and counts["correct_params"] == counts["pred_params"] == counts["gold_params"]
+        return {"parsed": parsed, "format_valid": prediction.format_valid, "valid": exact, **counts}
+
+    def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
+        total = {key: sum(r.scores[key] for r in results) for key in COUNTS}
+        tool_p, tool_r = fraction(total["correct_apis"], total["pred_apis"]), fraction(total["correct_apis"], total["gold_apis"])
+        param_p, param_r = fraction(total["correct_params"], total["pred_params"]), fraction(total["correct_params"], total["gold_params"])
+        return {
+            "format_accuracy": fraction(sum(r.scores["parsed"] for r in results), len(results)),
+            "format_validity": fraction(sum(r.scores["format_valid"] for r in results), len(results)),
+            "tool_precision": tool_p,
+            "tool_recall": tool_r,
+            "tool_f1": f1_score(tool_p, tool_r),
+            "param_precision": param_p,
+            "param_recall": param_r,
+            "param_f1": f1_score(param_p, param_r),
+            "exact_match": fraction(sum(r.scores["valid"] for r in results), len(results)),
+            "retrieval_recall": fraction(total["gold_retrieved"], total["gold_apis"]),
+        }
+
+
+def _replace_strings(value: Any, replace: Any) -> Any:
+    if isinstance(value, str):
+        return replace(value)
+    if isinstance(value, list):
+        return [_replace_strings(entry, replace) for entry in value]
+    if isinstance(value, dict):
+        return {key: _replace_strings(entry, replace) for key, entry in value.items()}
+    return value
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise EvalError(f"{path}:{number}: not JSON: {exc.msg}") from None
+    return records

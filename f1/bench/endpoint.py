@@ -1,0 +1,179 @@
+"""Overhead of the OpenAI endpoint over calling the engine directly, and errors under concurrent load.
+
+Both paths plan with an engine on a scripted model (no model time), in the same run, alternating request by
+request: `direct` consumes `Engine.aplan_stream` in this process; `server` POSTs /v1/chat/completions with httpx
+(keep-alive, loopback) to `f1.server` running in a child process, as in production (a server thread in this
+process would share the GIL with the client and measure that instead), and parses the reply. Then
+`--concurrency` requests at once count `errors`. `transport_ms_p50` (GET /health, no engine work) is the HTTP
+floor of this machine, for context: on a loaded machine it dominates the overhead. `server_cpu_ms` (the server
+process's CPU time per answer, Linux) minus `direct_cpu_ms` is `cpu_overhead_ms`, which load does not inflate.
+Targets: overhead_ms_p50 <= 5, errors == 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+from f1.errors import F1Error
+
+PLAN = {"steps": [{"id": 1, "tool": "get_weather", "args": {"city": "Paris"}},
+                  {"id": 2, "tool": "get_weather", "args": {"city": "London"}},
+                  {"id": 3, "tool": "compare", "args": {"a": "$1", "b": "$2"}}]}  # fmt: skip
+TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "description": "Weather of a city.",
+     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+    {"type": "function", "function": {"name": "compare", "description": "Compare two readings.",
+     "parameters": {"type": "object", "properties": {"a": {}, "b": {}}, "required": ["a", "b"]}}},
+]  # fmt: skip
+MESSAGES = [{"role": "user", "content": "Is it warmer in Paris or in London?"}]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per path")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed requests per path first")
+    parser.add_argument("--concurrency", type=int, default=200, help="requests sent at once for the error count")
+    parser.add_argument("--stream", action="store_true", help="time streamed (SSE) answers instead of whole ones")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import multiprocessing
+
+    import anyio
+
+    replies = args.warmup + 2 * args.requests + args.concurrency
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_serve, args=(sender, replies), name="f1-bench-server", daemon=True)
+    child.start()
+    try:
+        if not receiver.poll(60):
+            raise F1Error("the benchmark server did not start within 60 s")
+        url = receiver.recv()
+        return anyio.run(_measure, _engine(replies), url, child.pid, args)
+    finally:
+        child.terminate()
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+
+
+def _engine(replies: int) -> Any:
+    from f1.engine import Engine
+    from f1.planner.backends import ScriptedModel
+
+    return Engine(model=ScriptedModel([json.dumps(PLAN)] * replies, chunk_size=16))
+
+
+def _serve(sender: Any, replies: int) -> None:
+    """The child process: serve a scripted engine on a free loopback port and send its URL back."""
+    import socket
+
+    import uvicorn
+
+    from f1.server import ServerSettings, create_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets NODELAY
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(_engine(replies), ServerSettings(model_names=("f1",))), log_level="warning"))
+    sender.send(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    server.run(sockets=[sock])
+
+
+async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    import anyio
+    import httpx
+
+    from f1.planner.messages import ChatMessage
+    from f1.tools import ToolSpec
+
+    messages = [ChatMessage(role="user", content=MESSAGES[0]["content"])]
+    specs = [ToolSpec.from_openai(entry) for entry in TOOLS]
+    body = {"model": "f1", "messages": MESSAGES, "tools": TOOLS, "stream": args.stream}
+
+    async def direct() -> None:
+        async for _ in engine.aplan_stream(messages, tools=specs):
+            pass
+
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def served() -> bool:
+            if args.stream:
+                async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+                    lines = [line async for line in response.aiter_lines() if line]
+                return response.status_code == 200 and lines[-1] == "data: [DONE]"
+            response = await client.post("/v1/chat/completions", json=body)
+            return response.status_code == 200 and response.json()["choices"][0]["finish_reason"] == "tool_calls"
+
+        async def transport() -> bool:
+            return (await client.get("/health")).status_code == 200
+
+        times: dict[str, list[float]] = {"direct": [], "server": [], "transport": []}
+        for number in range(args.warmup + args.requests):
+            for name, call in (("direct", direct), ("server", served), ("transport", transport)):
+                started = time.perf_counter()
+                if await call() is False:
+                    raise F1Error(f"the {name} call failed")
+                if number >= args.warmup:
+                    times[name].append((time.perf_counter() - started) * 1000)
+
+        # CPU time per answer, which machine load does not inflate: the server process's, and the direct path's.
+        server_cpu = _cpu_seconds(server_pid)
+        for _ in range(args.requests):
+            await served()
+        server_cpu_ms = (_cpu_seconds(server_pid) - server_cpu) * 1000 / args.requests
+        direct_cpu = time.process_time()
+        for _ in range(args.requests):
+            await direct()
+        direct_cpu_ms = (time.process_time() - direct_cpu) * 1000 / args.requests
+
+        outcomes: list[bool] = []
+
+        async def one() -> None:
+            try:
+                outcomes.append(await served())
+            except httpx.HTTPError:
+                outcomes.append(False)
+
+        started = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for _ in range(args.concurrency):
+                group.start_soon(one)
+        burst = time.perf_counter() - started
+
+    direct_ms, server_ms, transport_ms = times["direct"], times["server"], times["transport"]
+    return {
+        "requests": args.requests,
+        "stream": args.stream,
+        "direct_ms_p50": _pct(direct_ms, 50),
+        "direct_ms_p95": _pct(direct_ms, 95),
+        "server_ms_p50": _pct(server_ms, 50),
+        "server_ms_p95": _pct(server_ms, 95),
+        "overhead_ms_p50": _pct(server_ms, 50) - _pct(direct_ms, 50),
+        "overhead_ms_p95": _pct(server_ms, 95) - _pct(direct_ms, 95),
+        "overhead_target_ms": 5.0,
+        "transport_ms_p50": _pct(transport_ms, 50),
+        "direct_cpu_ms": direct_cpu_ms,
+        "server_cpu_ms": server_cpu_ms,
+        "cpu_overhead_ms": server_cpu_ms - direct_cpu_ms,
+        "concurrent_requests": args.concurrency,
+        "errors": outcomes.count(False) + args.concurrency - len(outcomes),
+        "concurrent_seconds": burst,
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pct(values: list[float], percent: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1] if len(values) > 1 else values[0]

@@ -1,0 +1,68 @@
+"""`f1 eval SUITE`: run a public benchmark (BFCL, Seal-Tools, NESTFUL, ParallelQA/Movie) and write reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="run a benchmark suite (bfcl:<category>, seal-tools[:split], nestful, parallelqa, movie)",
+        description="Runs a benchmark suite with a progress bar, resuming from --out, and writes report.json, "
+        "report.md and PNG plots there.",
+    )
+    parser.add_argument("suite", help="bfcl:<category|group> (e.g. bfcl:simple_python, bfcl:all), seal-tools[:dev|test_in_domain], nestful, parallelqa, movie")
+    parser.add_argument("--limit", type=int, help="first N items (per category for BFCL)")
+    parser.add_argument("--model", default="default", help='planner model: "default", a path, or "openai:URL#MODEL"')
+    parser.add_argument("--data", type=Path, help="data file instead of the suite's default (Seal-Tools, NESTFUL, ParallelQA/Movie)")
+    parser.add_argument("--out", type=Path, help="results folder (default ./f1-eval/<suite>); rerun to resume")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    parser.add_argument("--baseline", action="store_true", help="also run the plain model: same prompt and tools, no grammar, JSON-parsed")
+    parser.add_argument("--oracle", action="store_true", help="replay the ground truth through the scorers (harness self-check)")
+    parser.add_argument("--top-k", type=int, default=10, help="Seal-Tools: retrieval candidates shown to the model")
+    parser.add_argument("--latency-scale", type=float, default=1.0, help="ParallelQA/Movie: multiply simulated search latency")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from evals.run import evaluate
+    from evals.report import metric_rows
+
+    options = {}
+    if args.suite.startswith("seal-tools"):
+        options["top_k"] = args.top_k
+    if args.suite in ("parallelqa", "movie"):
+        options["latency_scale"] = args.latency_scale
+    report = evaluate(
+        args.suite,
+        limit=args.limit,
+        model=args.model,
+        data=args.data,
+        out=args.out,
+        baseline=args.baseline,
+        oracle=args.oracle,
+        progress=not args.json,
+        suite_options=options,
+    )
+    if args.json:
+        print(json.dumps(report, default=str))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    header, rows = metric_rows(report)
+    table = Table(title=f"f1 eval {report['suite']}")
+    for column in header:
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    for name, count in report["failure_counts"].items():
+        if count:
+            console.print(f"{name}: {count} failed or invalid items (see report.md)")
+    console.print(f"reports: {', '.join(report['files'])}")
+    return 0

@@ -1,0 +1,41 @@
+"""`f1 run "TASK"`: solve one task; shows the plan as it decodes and a live step timeline on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="solve a task with tools")
+    parser.add_argument("task", help="the task, in words")
+    parser.add_argument("--tools", default="builtin", help="builtin | bfcl:<Class> | spec file or folder | module path")
+    parser.add_argument("--model", default="default", help="default | a model name | a path | openai:BASE_URL#MODEL")
+    parser.add_argument("--json", action="store_true", help="print the answer, plans, per-step trace and timings as JSON")
+    parser.add_argument("--max-replans", type=int, default=None, help="joiner replans allowed (default: engine's)")
+    parser.add_argument("--max-tools", type=int, default=None, help="tools offered to the planner after retrieval")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from f1.engine import Engine, EngineConfig
+    from f1.tools.catalog import load_tools
+
+    overrides: dict[str, Any] = {}
+    if args.max_replans is not None:
+        overrides["max_replans"] = args.max_replans
+    if args.max_tools is not None:
+        overrides["max_tools_in_prompt"] = args.max_tools
+    engine = Engine(load_tools(args.tools), model=args.model, config=EngineConfig(**overrides))
+    if args.json or not sys.stdout.isatty():
+        solution = engine.solve(args.task)
+        print(json.dumps(solution.to_dict(), default=str) if args.json else solution.answer)
+        return 0
+    from f1.cli._live import LiveRun
+
+    with LiveRun(args.task) as live:
+        solution = engine.solve(args.task, on_step=live.on_step, on_event=live.on_event)
+    live.print_answer(solution)
+    return 0

@@ -1,0 +1,63 @@
+"""The joiner: reads a plan's results and decides, under a grammar, to finish with an answer or to replan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from f1.decoding.grammar import joiner_grammar
+from f1.errors import ModelError
+from f1.plan import Plan
+from f1.planner.backends.base import ModelBackend
+from f1.planner.events import Usage
+from f1.planner.messages import ChatMessage
+from f1.planner.prompt import join_messages
+from f1.scheduler.trace import Trace
+
+
+class Decision(BaseModel):
+    """`finish` with the answer, or `replan` with the reason more calls are needed."""
+
+    action: Literal["finish", "replan"]
+    answer: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    decision: Decision
+    usage: Usage
+
+
+class Joiner:
+    """Asks the model for a `Decision` about a finished plan."""
+
+    def __init__(self, model: ModelBackend, *, max_tokens: int = 256, temperature: float = 0.0) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+
+    async def decide(self, history: Sequence[ChatMessage], plan: Plan, trace: Trace, *, may_replan: bool) -> Joined:
+        """The decision; when no replan is allowed, the grammar admits only `finish`."""
+        usage = Usage()
+        parts: list[str] = []
+        async for chunk in self.model.stream(
+            join_messages(history, plan, trace),
+            grammar=joiner_grammar(allow_replan=may_replan),
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+        ):
+            usage += Usage(chunk.prompt_tokens, chunk.completion_tokens)
+            parts.append(chunk.text)
+        text = "".join(parts)
+        try:
+            decision = Decision.model_validate(json.loads(text))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise ModelError(f"joiner output is not a decision ({type(exc).__name__}): {text[:300]!r}") from None
+        if decision.action == "replan" and not may_replan:
+            decision = Decision(action="finish", answer=decision.reason)
+        return Joined(decision, usage)

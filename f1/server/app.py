@@ -1,0 +1,270 @@
+"""The OpenAI-compatible Starlette app: /v1/chat/completions, /v1/models, /health and /openapi.json."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from f1.errors import F1Error
+from f1.server import answers
+from f1.server.convert import to_messages, to_specs, to_tool_choice
+from f1.server.errors import APIError, engine_error, from_validation, internal_error
+from f1.server.openapi import openapi_schema
+from f1.server.responses import Header, completion, error_event, events
+from f1.server.wire import (
+    AssistantMessage,
+    ChatCompletionRequest,
+    FunctionCall,
+    FunctionDefinition,
+    Health,
+    ModelCard,
+    ModelList,
+    NamedToolChoice,
+    StreamOptions,
+    SystemMessage,
+    TextPart,
+    ToolMessage,
+    UserMessage,
+    WireTool,
+    WireToolCall,
+)
+
+if TYPE_CHECKING:
+    from f1.engine import Engine
+
+log = logging.getLogger("f1.server")
+T = TypeVar("T")
+
+_REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    ChatCompletionRequest, SystemMessage, UserMessage, AssistantMessage, ToolMessage, TextPart, WireToolCall,
+    FunctionCall, WireTool, FunctionDefinition, NamedToolChoice, StreamOptions,
+)  # fmt: skip
+_FIELDS = frozenset(name for model in _REQUEST_MODELS for name in model.model_fields)
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """How the server answers. `model_names`: names served for model mode besides the planner model's own;
+    `compound_name`: the name that selects compound mode (served when the engine has executable tools)."""
+
+    model_names: tuple[str, ...] = ()
+    compound_name: str | None = "f1-compound"
+    api_key: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+    argument_fragment: int = 16
+
+
+def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starlette:
+    """The app serving `engine`: model mode under the planner's names, compound mode under `compound_name`.
+
+    One engine serves every request; its model backend serialises or batches generation itself.
+    """
+    settings = settings or ServerSettings()
+    planner_names = tuple(dict.fromkeys((engine.model.name, *settings.model_names)))
+    compound_name = settings.compound_name if settings.compound_name and len(engine.registry) else None
+    served = (*planner_names, *([compound_name] if compound_name else []))
+    started = int(time.time())
+    schema = openapi_schema(secured=settings.api_key is not None)
+
+    def answer_parts(chat: ChatCompletionRequest) -> AsyncGenerator[answers.Part, None]:
+        """Check the request against the mode its model selects; the parts of the answer, not yet started."""
+        messages = to_messages(chat.messages)
+        if chat.model == compound_name:
+            if chat.tools:
+                raise APIError(
+                    f"Model {compound_name!r} runs the server's own tools; send 'tools' to a planner model "
+                    f"({', '.join(planner_names)}) instead.",
+                    param="tools",
+                )
+            to_tool_choice(chat.tool_choice, [])  # refuses `required` and named functions: no client tools here
+            return answers.compound_answer(engine, messages)
+        if chat.model in planner_names:
+            specs = to_specs(chat.tools)
+            return answers.model_answer(
+                engine,
+                messages,
+                tools=specs,
+                tool_choice=to_tool_choice(chat.tool_choice, specs),
+                parallel_tool_calls=chat.parallel_tool_calls is not False,
+            )
+        raise APIError(
+            f"The model `{chat.model}` does not exist. Served models: {', '.join(served)}.",
+            status=404,
+            param="model",
+            code="model_not_found",
+        )
+
+    async def chat_completions(request: Request) -> Response:
+        _authorize(request, settings.api_key)
+        body = await _read_body(request, settings.max_body_bytes)
+        try:
+            chat = ChatCompletionRequest.model_validate_json(body)
+        except ValidationError as exc:
+            raise from_validation(exc, fields=_FIELDS, tags=_ROLES) from None
+        if chat.stream_options is not None and not chat.stream:
+            raise APIError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options")
+        parts = answer_parts(chat)
+        header = Header(model=chat.model)
+        if chat.stream:
+            include_usage = chat.stream_options is not None and chat.stream_options.include_usage
+            return EventStream(_guarded(events(header, parts, include_usage=include_usage, fragment=settings.argument_fragment)))
+        answer = await until_disconnect(request.receive, lambda: completion(header, parts))
+        if answer is None:
+            return Response(status_code=499)  # nobody is listening; never sent
+        exclude = {"f1_trace"} if answer.f1_trace is None else None
+        return Response(answer.model_dump_json(exclude=exclude), media_type="application/json")
+
+    async def models(request: Request) -> Response:
+        _authorize(request, settings.api_key)
+        cards = ModelList(data=[ModelCard(id=name, created=started) for name in served])
+        return Response(cards.model_dump_json(), media_type="application/json")
+
+    async def health(request: Request) -> Response:
+        return Response(Health(models=list(served)).model_dump_json(), media_type="application/json")
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(schema)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return APIError(str(exc.detail), status=exc.status_code, code="not_found" if exc.status_code == 404 else None).response()
+
+    routes = [
+        Route("/v1/chat/completions", _answering_errors(chat_completions), methods=["POST"]),
+        Route("/v1/models", _answering_errors(models), methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.state.served = served
+    return app
+
+
+class EventStream(Response):
+    """A server-sent event stream that stops (cancelling its source) as soon as the client disconnects."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, body: AsyncGenerator[bytes, None]) -> None:
+        self.body_iterator = body
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def stream() -> None:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            async with aclosing(self.body_iterator) as chunks:
+                async for chunk in chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await until_disconnect(receive, stream)
+
+
+async def until_disconnect(receive: Receive, work: Callable[[], Awaitable[T]]) -> T | None:
+    """Run `work`; if the client disconnects first, cancel it and return None. The request body must be read.
+    The work's own exception comes out as it is, not wrapped in an exception group."""
+    outcome: list[T] = []
+    failure: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            log.info("client disconnected; cancelling its request")
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        try:
+            outcome.append(await work())
+        except Exception as exc:
+            failure.append(exc)
+        group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return outcome[0] if outcome else None
+
+
+async def _guarded(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """Stream errors after the response began as one OpenAI error event (the SDK raises it)."""
+    try:
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
+    except Exception as exc:
+        yield error_event(_api_error(exc).body)
+
+
+def _answering_errors(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except ClientDisconnect:
+            return Response(status_code=499)  # gone while sending its body; never sent
+        except Exception as exc:
+            return _api_error(exc).response()
+
+    return answer
+
+
+def _api_error(exc: Exception) -> APIError:
+    if isinstance(exc, APIError):
+        return exc
+    if isinstance(exc, F1Error):
+        log.warning("engine error: %s", exc)
+        return engine_error(exc)
+    log.exception("unexpected error while answering a request")
+    return internal_error()
+
+
+def _authorize(request: Request, api_key: str | None) -> None:
+    if api_key is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise APIError(
+            "You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.",
+            status=401,
+            code="missing_api_key",
+        )
+    if not hmac.compare_digest(given.strip().encode(), api_key.encode()):
+        raise APIError("Incorrect API key provided.", status=401, code="invalid_api_key")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 past `limit` bytes: by its Content-Length, and by counting what arrives."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise APIError("Invalid Content-Length header.", code="invalid_content_length")
+        if int(declared) > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError(f"Request body too large: the limit is {limit} bytes.", status=413, code="request_too_large")
+

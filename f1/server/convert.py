@@ -1,0 +1,109 @@
+"""Wire request -> engine inputs: chat messages, tool specs and the tool choice, checked as OpenAI checks them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from f1.errors import ToolSpecError
+from f1.planner.messages import ChatMessage, ToolCall
+from f1.server.errors import APIError
+from f1.server.wire import AssistantMessage, Content, Message, ToolChoice, ToolMessage, WireTool
+from f1.tools.spec import ToolSpec
+
+
+def to_messages(wire: Sequence[Message]) -> list[ChatMessage]:
+    """Convert the conversation. Tool results must answer a call of the assistant message before them."""
+    messages: list[ChatMessage] = []
+    calls: dict[str, str] = {}  # tool_call_id -> tool name, of the last assistant message with tool calls
+    for index, message in enumerate(wire):
+        where = f"messages.[{index}]"
+        if isinstance(message, ToolMessage):
+            if message.tool_call_id not in calls:
+                raise APIError(
+                    f"Invalid parameter: a message with role 'tool' must answer a preceding assistant tool call; "
+                    f"no call has id {message.tool_call_id!r}.",
+                    param=f"{where}.tool_call_id",
+                )
+            name = calls.pop(message.tool_call_id)
+            messages.append(ChatMessage(role="tool", content=_text(message.content), tool_call_id=message.tool_call_id, name=name))
+            continue
+        _check_answered(calls, where)
+        if isinstance(message, AssistantMessage):
+            tool_calls = [_tool_call(call.id, call.function.name, call.function.arguments, f"{where}.tool_calls.[{i}]")
+                          for i, call in enumerate(message.tool_calls or [])]
+            calls = {call.id: call.name for call in tool_calls}
+            content = _text(message.content) if message.content is not None else ""
+            messages.append(ChatMessage(role="assistant", content=content, tool_calls=tool_calls, name=message.name))
+        else:
+            role = "system" if message.role == "developer" else message.role
+            messages.append(ChatMessage(role=role, content=_text(message.content), name=message.name))
+    _check_answered(calls, "messages")
+    return messages
+
+
+def _check_answered(calls: dict[str, str], where: str) -> None:
+    if calls:
+        raise APIError(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+            f"'tool_call_id'. Missing: {', '.join(sorted(calls))}.",
+            param=where,
+        )
+
+
+def to_specs(tools: Sequence[WireTool] | None) -> list[ToolSpec]:
+    """Read the request's tools; a malformed one (e.g. parameters that are no JSON schema) is a 400."""
+    specs: list[ToolSpec] = []
+    for index, entry in enumerate(tools or []):
+        try:
+            specs.append(_spec(entry.model_dump_json(exclude_none=True)))
+        except ToolSpecError as exc:
+            raise APIError(f"Invalid tools.[{index}]: {exc}", param="tools", code="invalid_tool") from None
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        duplicate = next(name for name in names if names.count(name) > 1)
+        raise APIError(f"Invalid 'tools': duplicate function name {duplicate!r}.", param="tools", code="invalid_tool")
+    return specs
+
+
+@lru_cache(maxsize=4096)
+def _spec(entry: str) -> ToolSpec:
+    """Clients resend the same tools every turn: check each schema once (checking costs ~1 ms a tool)."""
+    return ToolSpec.from_openai(json.loads(entry))
+
+
+def to_tool_choice(choice: ToolChoice | None, specs: Sequence[ToolSpec]) -> str | dict[str, Any]:
+    """The tool choice the engine enforces; `required` or a named function need tools, and a known name."""
+    if choice is None or choice == "auto":
+        return "auto" if specs else "none"
+    if choice == "none":
+        return "none"
+    if not specs:
+        raise APIError(
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+            param="tool_choice",
+        )
+    if choice == "required":
+        return "required"
+    if choice.function.name not in {spec.name for spec in specs}:
+        raise APIError(
+            f"Invalid value for 'tool_choice': no function named {choice.function.name!r} was specified in 'tools'.",
+            param="tool_choice",
+        )
+    return {"type": "function", "function": {"name": choice.function.name}}
+
+
+def _tool_call(call_id: str, name: str, arguments: str, where: str) -> ToolCall:
+    try:
+        decoded = json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise APIError(f"Invalid JSON in '{where}.function.arguments': {exc}.", param=f"{where}.function.arguments") from None
+    if not isinstance(decoded, dict):
+        raise APIError(f"'{where}.function.arguments' must be a JSON object.", param=f"{where}.function.arguments")
+    return ToolCall(id=call_id, name=name, arguments=decoded)
+
+
+def _text(content: Content) -> str:
+    return content if isinstance(content, str) else "".join(part.text for part in content)

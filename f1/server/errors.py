@@ -1,0 +1,84 @@
+"""Errors as OpenAI returns them: a status and ``{"error": {"message", "type", "param", "code"}}``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from f1.errors import F1Error
+from f1.server.wire import ErrorBody, ErrorResponse
+
+INVALID_REQUEST = "invalid_request_error"
+SERVER_ERROR = "server_error"
+
+
+class APIError(F1Error):
+    """A request the server answers with an OpenAI-shaped error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 400,
+        type: str = INVALID_REQUEST,
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = ErrorBody(message=message, type=type, param=param, code=code)
+
+    def response(self) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return Response(
+            ErrorResponse(error=self.body).model_dump_json(),
+            status_code=self.status,
+            headers=headers,
+            media_type="application/json",
+        )
+
+
+def from_validation(exc: ValidationError, *, fields: frozenset[str], tags: frozenset[str]) -> APIError:
+    """The problem of a request that failed validation, naming the field as OpenAI does
+    (``messages.[0].content``). `fields`: the request models' field names; `tags`: union tags to leave out."""
+    first = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))  # the deepest union branch
+    if first["type"] == "json_invalid":
+        return APIError(
+            f"We could not parse the JSON body of your request ({first['msg']}). The body must be a JSON object.",
+            code="invalid_json",
+        )
+    if not first["loc"]:
+        return APIError("The body of your request must be a JSON object.", code="invalid_json")
+    where = _param(first["loc"], fields, tags)
+    if first["type"] == "missing":
+        return APIError(f"Missing required parameter: '{where}'.", param=where, code="missing_required_parameter")
+    return APIError(f"Invalid value for '{where}': {first['msg']}.", param=where, code="invalid_value")
+
+
+def engine_error(exc: F1Error) -> APIError:
+    """A deliberate engine failure (the model's output unusable, ...): a 500 that says what went wrong."""
+    code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+    return APIError(str(exc), status=500, type=SERVER_ERROR, code=code)
+
+
+def internal_error() -> APIError:
+    """What a client sees of an unexpected failure (the traceback stays in the server log)."""
+    return APIError(
+        "The server had an error while processing your request. The server log has the details.",
+        status=500,
+        type=SERVER_ERROR,
+    )
+
+
+def _param(loc: Sequence[Any], fields: frozenset[str], tags: frozenset[str]) -> str:
+    parts: list[str] = []
+    for previous, part in zip((None, *loc), loc, strict=False):
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part in fields and not (isinstance(previous, int) and part in tags):
+            parts.append(part)
+    return ".".join(parts)

@@ -1,0 +1,68 @@
+"""The OpenAPI document of the server, generated from the wire models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from f1 import __version__
+from f1.server.wire import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ErrorResponse, Health, ModelList
+
+
+def openapi_schema(*, secured: bool) -> dict[str, Any]:
+    """OpenAPI 3.1 for /v1/chat/completions, /v1/models and /health. `secured`: bearer auth on /v1."""
+    models: list[tuple[type[BaseModel], str]] = [(ChatCompletionRequest, "validation")]
+    models += [(model, "serialization") for model in (ChatCompletion, ChatCompletionChunk, ErrorResponse, ModelList, Health)]
+    _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    errors = {
+        status: {"description": description, "content": {"application/json": {"schema": ref(ErrorResponse)}}}
+        for status, description in (("4XX", "Invalid request (OpenAI error shape)"), ("5XX", "Server error"))
+    }
+    security = [{"bearer": []}] if secured else []
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "f1 OpenAI-compatible API", "version": __version__},
+        "paths": {
+            "/v1/chat/completions": {
+                "post": {
+                    "operationId": "createChatCompletion",
+                    "summary": "Plan tool calls (model mode) or answer with server-side tools (compound mode)",
+                    "security": security,
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref(ChatCompletionRequest)}}},
+                    "responses": {
+                        "200": {
+                            "description": "The answer; with stream=true, server-sent chat.completion.chunk events",
+                            "content": {
+                                "application/json": {"schema": ref(ChatCompletion)},
+                                "text/event-stream": {"schema": ref(ChatCompletionChunk)},
+                            },
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/v1/models": {
+                "get": {
+                    "operationId": "listModels",
+                    "security": security,
+                    "responses": {"200": {"description": "Served models", "content": {"application/json": {"schema": ref(ModelList)}}}, **errors},
+                }
+            },
+            "/health": {
+                "get": {
+                    "operationId": "health",
+                    "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": ref(Health)}}}},
+                }
+            },
+        },
+        "components": {"schemas": schemas["$defs"]},
+    }
+    if secured:
+        document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    return document

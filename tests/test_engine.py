@@ -1,0 +1,183 @@
+"""Engine, planner and joiner with a scripted model: streaming execution, joins, replans, multi-turn, tool_choice."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+
+from f1.conversation import Conversation
+from f1.engine import Engine, EngineConfig
+from f1.errors import PlanError, ToolSpecError
+from f1.planner.backends import ScriptedModel
+from f1.planner.events import PlanDone, StepDecoded, TextDelta
+from f1.scheduler import StepStatus
+from f1.tools import ToolSpec, tool
+
+CALLS: list[tuple[str, Any]] = []
+
+
+@tool
+async def get_weather(city: str) -> dict[str, Any]:
+    """Current weather in a city.
+
+    Args:
+        city: the city
+    """
+    CALLS.append(("get_weather", city))
+    await anyio.sleep(0.01)
+    return {"city": city, "temperature_c": len(city)}
+
+
+@tool
+def add(a: float, b: float) -> float:
+    """Add two numbers."""
+    CALLS.append(("add", (a, b)))
+    return a + b
+
+
+def plan_json(*steps: tuple[str, dict[str, Any]]) -> str:
+    return json.dumps({"steps": [{"id": i, "tool": t, "args": a} for i, (t, a) in enumerate(steps, 1)]}, separators=(",", ":"))
+
+
+def finish(answer: str) -> str:
+    return json.dumps({"action": "finish", "answer": answer})
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls() -> None:
+    CALLS.clear()
+
+
+def engine(*replies: str, **config: Any) -> tuple[Engine, ScriptedModel]:
+    model = ScriptedModel(list(replies), chunk_size=4)
+    return Engine([get_weather, add], model=model, config=EngineConfig(**config)), model
+
+
+def test_two_parallel_steps_run_and_the_joiner_answers() -> None:
+    e, _ = engine(plan_json(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Tokyo"})), finish("Paris 5, Tokyo 5"))
+    solution = e.solve("Weather in Paris and Tokyo?")
+    assert solution.answer == "Paris 5, Tokyo 5"
+    assert sorted(city for _, city in CALLS) == ["Paris", "Tokyo"]
+    assert [r.status for r in solution.trace.steps] == [StepStatus.ok, StepStatus.ok]
+    first, second = solution.trace.steps
+    assert first.started_at < second.ended_at and second.started_at < first.ended_at  # they overlapped
+
+
+def test_dependent_step_receives_the_earlier_result() -> None:
+    e, _ = engine(plan_json(("add", {"a": 1, "b": 2}), ("add", {"a": "$1", "b": 10})), finish("13"))
+    solution = e.solve("1+2, then +10")
+    assert solution.trace.record(2).resolved_args == {"a": 3, "b": 10}
+    assert solution.trace.results == {1: 3, 2: 13}
+
+
+def test_empty_plan_answers_directly_without_tools() -> None:
+    e, model = engine('{"steps":[]}', "Hello! How can I help?")
+    solution = e.solve("hi")
+    assert solution.answer == "Hello! How can I help?"
+    assert CALLS == [] and solution.plan.steps == []
+    assert len(model.calls) == 2
+
+
+def test_first_step_starts_before_the_plan_finishes_decoding() -> None:
+    reply = plan_json(*[("get_weather", {"city": c}) for c in ("Paris", "Tokyo", "Lima", "Oslo")])
+    model = ScriptedModel([reply], chunk_size=4, delay=0.005)
+    e = Engine([get_weather, add], model=model, config=EngineConfig(max_replans=0))
+    round_, done = anyio.run(e.aexecute, "weather in four cities")
+    assert len(round_.plan.steps) == 4
+    assert round_.first_tool_start is not None and round_.first_tool_start < done.seconds
+
+
+def test_replan_then_finish() -> None:
+    e, model = engine(
+        plan_json(("get_weather", {"city": "Paris"})),
+        json.dumps({"action": "replan", "reason": "need Tokyo too"}),
+        plan_json(("get_weather", {"city": "Tokyo"})),
+        finish("both"),
+        max_replans=1,
+    )
+    solution = e.solve("Paris and Tokyo weather")
+    assert solution.answer == "both" and len(solution.rounds) == 2
+    assert [c for _, c in CALLS] == ["Paris", "Tokyo"]
+    replan_prompt = model.calls[2][-1].content
+    assert "need Tokyo too" in replan_prompt
+
+
+def test_conversation_keeps_results_across_turns() -> None:
+    e, model = engine(
+        plan_json(("get_weather", {"city": "Paris"})), finish("5 degrees"),
+        plan_json(("add", {"a": 5, "b": 1})), finish("6"),
+    )
+    conversation = Conversation()
+    e.solve("Weather in Paris?", conversation=conversation)
+    e.solve("Add one to that temperature", conversation=conversation)
+    roles = [m.role for m in conversation.messages]
+    assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant", "tool", "assistant"]
+    second_turn_prompt = "\n".join(m.content for m in model.calls[2])
+    assert '"temperature_c": 5' in second_turn_prompt and "Weather in Paris?" in second_turn_prompt
+
+
+def test_failed_step_is_recorded_and_shown_to_the_joiner() -> None:
+    @tool
+    def broken(x: int) -> int:
+        """Always fails."""
+        raise RuntimeError("disk on fire")
+
+    model = ScriptedModel([plan_json(("broken", {"x": 1}), ("add", {"a": "$1", "b": 1})), finish("sorry")])
+    e = Engine([broken, add], model=model, config=EngineConfig(max_replans=0))
+    solution = e.solve("do it")
+    assert [r.status for r in solution.trace.steps] == [StepStatus.error, StepStatus.skipped]
+    assert "disk on fire" in "\n".join(m.content for m in model.calls[1])
+
+
+def collect(e: Engine, **kwargs: Any) -> list[Any]:
+    async def main() -> list[Any]:
+        return [event async for event in e.aplan_stream("weather in Paris", **kwargs)]
+
+    return anyio.run(main)
+
+
+def test_aplan_stream_yields_steps_then_done() -> None:
+    e, _ = engine(plan_json(("get_weather", {"city": "Paris"})))
+    events = collect(e)
+    assert isinstance(events[0], StepDecoded) and isinstance(events[-1], PlanDone)
+    assert events[-1].plan.steps[0].args == {"city": "Paris"}
+
+
+def test_tool_choice_none_answers_in_text() -> None:
+    e, _ = engine("It is sunny.")
+    events = collect(e, tool_choice="none")
+    assert "".join(ev.text for ev in events if isinstance(ev, TextDelta)) == "It is sunny."
+    assert events[-1].answer == "It is sunny."
+
+
+def test_bad_tool_choice_is_a_clear_error() -> None:
+    e, _ = engine(plan_json(("get_weather", {"city": "Paris"})))
+    with pytest.raises(PlanError, match="not among"):
+        collect(e, tool_choice={"type": "function", "function": {"name": "nope"}})
+    with pytest.raises(PlanError, match="tool_choice must be"):
+        collect(e, tool_choice="sometimes")
+
+
+def test_unconstrained_garbage_gets_one_repair_then_fails() -> None:
+    e, model = engine("I think you should call get_weather", plan_json(("get_weather", {"city": "Paris"})))
+    events = collect(e, constrained=False)
+    assert events[-1].plan.steps[0].tool == "get_weather"
+    assert "invalid" in model.calls[1][-1].content
+    e, _ = engine("nope", "still nope")
+    with pytest.raises(PlanError, match="not a plan"):
+        collect(e, constrained=False)
+
+
+def test_duplicate_tool_names_are_refused() -> None:
+    with pytest.raises(ToolSpecError, match="duplicate"):
+        Engine([get_weather, ToolSpec(name="get_weather")], model=ScriptedModel([]))
+
+
+def test_retrieval_narrows_a_large_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = [ToolSpec(name=f"tool_{i}", description=f"does thing {i}") for i in range(40)]
+    e = Engine(specs, model=ScriptedModel([]), config=EngineConfig(max_tools_in_prompt=5))
+    chosen = e.candidates("does thing 7")
+    assert len(chosen) == 5 and all(spec.name in e.specs for spec in chosen)

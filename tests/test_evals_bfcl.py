@@ -1,0 +1,149 @@
+"""BFCL: the unmodified BFCL checkers score our output; the oracle scores 100% on a few items per category."""
+
+from __future__ import annotations
+
+import ast
+import sys
+
+import anyio
+import pytest
+
+from evals.core import Item
+from evals.run import evaluate
+from evals.suites.bfcl import CHECKER_MODEL, BfclSuite, call_string, oracle_plan, oracle_value, plan_to_bfcl
+from f1.plan import Plan, Step
+
+pytest.importorskip("bfcl_eval")
+
+CATEGORIES = ["simple_python", "multiple", "parallel", "parallel_multiple", "irrelevance", "live_simple", "multi_turn_base"]
+
+
+def test_oracle_scores_every_category(tmp_path):
+    report = evaluate(f"bfcl:{','.join(CATEGORIES)}", limit=3, oracle=True, out=tmp_path, progress=False)
+    metrics = report["metrics"]["oracle"]
+    assert report["items"]["oracle"] == 3 * len(CATEGORIES)
+    assert metrics["accuracy"] == 1.0
+    assert all(metrics[f"accuracy/{category}"] == 1.0 for category in CATEGORIES)
+    assert (tmp_path / "report.md").read_text().count("| accuracy/") == len(CATEGORIES)
+    assert (tmp_path / "metrics.png").stat().st_size > 1000
+    stub = sys.modules["bfcl_eval.constants.model_config"]
+    assert stub.MODEL_CONFIG_MAPPING[CHECKER_MODEL].underscore_to_dot is False
+
+
+def test_checker_rejects_wrong_answers():
+    suite = BfclSuite("simple_python")
+    item = suite.items(1)[0]
+    good = oracle_plan(item.data["answer"], item.data["functions"])
+    assert suite.score(item, _prediction(good))["valid"]
+    step = good.steps[0]
+    wrong_value = Plan(steps=[Step(id=1, tool=step.tool, args={**step.args, "base": 11})])
+    verdict = suite.score(item, _prediction(wrong_value))
+    assert not verdict["valid"] and verdict["error_type"] == "value_error:others"
+    assert not suite.score(item, _prediction(Plan()))["valid"]  # no call where one is due
+
+
+def test_irrelevance_means_no_call():
+    suite = BfclSuite("irrelevance")
+    item = suite.items(1)[0]
+    assert suite.score(item, _prediction(Plan()))["valid"]
+    name = item.data["functions"][0]["name"]
+    verdict = suite.score(item, _prediction(Plan(steps=[Step(id=1, tool=name, args={})])))
+    assert verdict == verdict | {"valid": False, "error_type": "irrelevance_error:decoder_success"}
+
+
+def test_oracle_values():
+    assert oracle_value(["units", ""]) == (True, "units")
+    assert oracle_value(["", 0]) == (False, None)
+    assert oracle_value(["", 0], required=True) == (True, 0)
+    assert oracle_value([{"size": ["large"], "milk": [""], "sugar": ["", "none"]}]) == (True, {"size": "large"})
+    plan = oracle_plan([{"f": {"a": [1], "b": [""]}}, {"g": {"x": [[1, 2]]}}])
+    assert plan_to_bfcl(plan) == [{"f": {"a": 1}}, {"g": {"x": [1, 2]}}]
+
+
+def test_call_strings_are_literals_only():
+    assert call_string("mv", {"source": "a'b.txt", "n": 2}) == "mv(source=\"a'b.txt\",n=2)"
+    with pytest.raises(Exception, match="not an executable"):
+        call_string("__import__('os').system", {})
+
+
+class _ReplayPlanner:
+    """Stands in for the Engine: plans each turn's ground-truth calls, then nothing (turn over)."""
+
+    def __init__(self, entry, answer):
+        docs = [*entry["function"], *sum(entry.get("missed_function", {}).values(), [])]
+        self.functions = {f["name"]: list(f["parameters"]["properties"]) for f in docs}
+        self.turns = [list(turn) for turn in answer]
+        self.pending = None
+        self.calls = []
+
+    async def aplan(self, messages, *, tools, constrained):
+        self.calls.append((len(messages), constrained, {spec.name for spec in tools}))
+        if self.pending is None:
+            self.pending = self.turns.pop(0) or None  # an empty turn ends at once
+            if self.pending is None:
+                return Plan()
+            return Plan(steps=[Step(id=i, tool=name, args=args) for i, (name, args) in enumerate(map(self._parse, self.pending), 1)])
+        self.pending = None
+        return Plan()
+
+    def _parse(self, text):
+        call = ast.parse(text, mode="eval").body
+        args = {self.functions[call.func.id][i]: ast.literal_eval(arg) for i, arg in enumerate(call.args)}
+        return call.func.id, args | {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+
+
+class _Factory:
+    def __init__(self, planner):
+        self._planner = planner
+
+    def planner(self):
+        return self._planner
+
+
+@pytest.mark.parametrize("category", ["multi_turn_base", "multi_turn_miss_func"])
+def test_multi_turn_loop_executes_on_bfcl_classes(category):
+    suite = BfclSuite(category)
+    item = suite.items(1)[0]
+    planner = _ReplayPlanner(item.data["entry"], item.data["answer"])
+    prediction = anyio.run(lambda: suite.predict(_Factory(planner), item, constrained=True))
+    assert prediction.format_valid and prediction.error is None
+    assert [[_name(c) for c in sum(rounds, [])] for rounds in prediction.turns] == [[_name(c) for c in turn] for turn in item.data["answer"]]
+    assert suite.score(item, prediction)["valid"]
+    assert all(constrained for _, constrained, _ in planner.calls)
+    assert planner.calls[1][0] > planner.calls[0][0]  # tool results went back into the conversation
+    for names in item.data["entry"].get("missed_function", {}).values():  # holdout tools appear only later
+        held = {doc["name"] for doc in names}
+        assert not held & planner.calls[0][2] and held <= planner.calls[-1][2]
+
+
+def test_multi_turn_checker_catches_a_missing_call():
+    suite = BfclSuite("multi_turn_base")
+    item = suite.items(1)[0]
+    turns = [[list(turn)] for turn in item.data["answer"]]
+    turns[0] = [turns[0][0][:-1]]
+    verdict = suite.score(item, _prediction(None, turns=turns))
+    assert not verdict["valid"] and verdict["error_type"].startswith("multi_turn:")
+
+
+def _name(call: str) -> str:
+    return ast.parse(call, mode="eval").body.func.id
+
+
+def _prediction(plan, turns=None):
+    from evals.core import Prediction
+
+    return Prediction(plan=plan, turns=turns)
+
+
+def test_items_are_lazy_and_limited():
+    items = BfclSuite("simple_python,multi_turn_base").items(2)
+    assert [item.id for item in items] == ["simple_python_0", "simple_python_1", "multi_turn_base_0", "multi_turn_base_1"]
+    assert all(isinstance(item, Item) for item in items)
+
+
+def test_undecodable_output_is_no_call():
+    from evals.core import Prediction
+
+    suite = BfclSuite("irrelevance")
+    item = suite.items(1)[0]
+    assert suite.score(item, Prediction(format_valid=False, error="not JSON"))["valid"]  # as BFCL: no call

@@ -1,0 +1,74 @@
+"""Seal-Tools: the API_call_k <-> $j.field mapping, the official P/R/F1 counting, and an oracle run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals.core import Prediction, data_file
+from evals.run import evaluate
+from evals.suites.seal import SealSuite
+from f1.plan import Plan, Step
+
+
+@pytest.fixture(scope="module")
+def small_split(tmp_path_factory):
+    """Three dev items (one easy, two nested) with a 40-tool catalogue next to them."""
+    folder = tmp_path_factory.mktemp("seal")
+    records = [json.loads(line) for line in data_file("seal_tools", "dev.jsonl").read_text().splitlines()]
+    nested = [r for r in records if "API_call_" in json.dumps([c["parameters"] for c in r["calling"]])]
+    chosen = [records[0], *nested[:2]]
+    needed = {call["api"] for record in chosen for call in record["calling"]}
+    tools = [json.loads(line) for line in data_file("seal_tools", "tool.jsonl").read_text().splitlines()]
+    catalogue = [t for t in tools if t["api_name"] in needed] + [t for t in tools if t["api_name"] not in needed][:40]
+    (folder / "tool.jsonl").write_text("".join(json.dumps(t) + "\n" for t in catalogue))
+    (folder / "split.jsonl").write_text("".join(json.dumps(r) + "\n" for r in chosen))
+    return folder / "split.jsonl"
+
+
+def test_oracle_run(small_split, tmp_path):
+    report = evaluate("seal-tools", data=small_split, oracle=True, out=tmp_path, progress=False, suite_options={"top_k": 5})
+    metrics = report["metrics"]["oracle"]
+    assert report["items"]["oracle"] == 3
+    for key in ("format_accuracy", "tool_precision", "tool_recall", "tool_f1", "param_precision", "param_recall", "param_f1", "exact_match"):
+        assert metrics[key] == 1.0, key
+    assert 0 < metrics["retrieval_recall"] <= 1
+
+
+def test_nested_outputs_map_both_ways(small_split):
+    suite = SealSuite(data=small_split)
+    item = next(item for item in suite.items() if "API_call_" in json.dumps([c["parameters"] for c in item.data["calling"]]))
+    plan = suite.gold_plan(item.data["calling"])
+    refs = [value for step in plan.steps for value in step.args.values() if isinstance(value, str) and value.startswith("$")]
+    assert refs and all(value.split(".")[1] in suite.response_fields(plan.step(int(value[1:].split(".")[0])).tool) for value in refs)
+    assert suite.to_calling(plan) == [{**call, "parameters": call["parameters"]} for call in item.data["calling"]]
+
+
+def test_counting_follows_the_official_rules(small_split):
+    suite = SealSuite(data=small_split)
+    item = suite.items(1)[0]
+    gold = item.data["calling"][0]
+    extra = Step(id=2, tool="noSuchTool", args={"x": 1})
+    half = {name: value for name, value in list(gold["parameters"].items())[:1]}
+    plan = Plan(steps=[Step(id=1, tool=gold["api"], args=half | {"bogus": "1"}), extra])
+    scores = suite.score(item, Prediction(plan=plan, candidates=[gold["api"]]))
+    assert scores | {"pred_apis": 2, "correct_apis": 1, "gold_apis": 1} == scores
+    assert scores["pred_params"] == 3 and scores["correct_params"] == 1 and not scores["valid"]
+    assert scores["gold_retrieved"] == 1
+    numbers = suite.score(item, Prediction(plan=Plan(steps=[Step(id=1, tool=gold["api"], args={k: str(v) for k, v in gold["parameters"].items()})])))
+    assert numbers["correct_params"] == len(gold["parameters"])  # compared as strings
+
+
+def test_unparsed_output_counts_as_format_error(small_split):
+    suite = SealSuite(data=small_split)
+    item = suite.items(1)[0]
+    scores = suite.score(item, Prediction(format_valid=False, error="not JSON"))
+    assert scores["parsed"] is False and scores["pred_apis"] == 0 and scores["gold_apis"] == 1
+
+
+def test_unknown_split_is_a_clear_error():
+    from evals.core import EvalError
+
+    with pytest.raises(EvalError, match="unknown Seal-Tools split"):
+        SealSuite("train")
