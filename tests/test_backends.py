@@ -20,11 +20,12 @@ from f1.planner.backends import Chunk, LocalModel, RemoteModel, ScriptedModel, c
 from f1.planner.backends.local import chat_dicts, prompt_ids
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.planner.weights import load_model
-from tests.tiny_model import fake_attention, fake_generate, save_tiny_dir
+from tests.tiny_model import save_tiny_dir
 
 USER = [ChatMessage(role="user", content="hello")]
 PLAN_SCHEMA = {"type": "object", "properties": {"steps": {"type": "array"}}, "required": ["steps"]}
 PLAN = Grammar(name="plan v1", lark="start: /.+/", json_schema=PLAN_SCHEMA)
+CITY = Grammar(name="city", lark='start: "{\\"city\\": \\"" /[A-Z][a-z]{1,12}/ "\\"}"')
 
 
 async def collect(stream: Any) -> list[Chunk]:
@@ -35,9 +36,7 @@ async def collect(stream: Any) -> list[Chunk]:
 
 
 @pytest.mark.model
-def test_default_model_replies(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_attention(monkeypatch)
-    fake_generate(monkeypatch)
+def test_default_model_replies() -> None:
     model = LocalModel()
     messages = [ChatMessage(role="user", content="Say hello.")]
     chunks = anyio.run(collect, model.stream(messages, max_tokens=8))
@@ -45,6 +44,9 @@ def test_default_model_replies(monkeypatch: pytest.MonkeyPatch) -> None:
     assert model.name == "qwen2.5-coder-0.5b" and text.strip()
     assert 0 < sum(c.completion_tokens for c in chunks) <= 8
     assert sum(c.prompt_tokens for c in chunks) == len(prompt_ids(load_model().tokenizer, messages))
+    question = [ChatMessage(role="user", content="What is the capital of France? Answer in JSON.")]
+    answer = anyio.run(collect, model.stream(question, grammar=CITY, max_tokens=16))
+    assert json.loads("".join(c.text for c in answer)) == {"city": "Paris"}
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +55,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def tiny(tiny_dir: Path, monkeypatch: pytest.MonkeyPatch) -> LocalModel:
-    fake_attention(monkeypatch)
-    fake_generate(monkeypatch)
+def tiny(tiny_dir: Path) -> LocalModel:
     return LocalModel(str(tiny_dir))
 
 
@@ -83,6 +83,12 @@ def test_local_streams_text_and_usage_adds_up(tiny: LocalModel, forwards: list[i
     assert chunks[0].prompt_tokens > 0 and all(c.prompt_tokens == 0 for c in chunks[1:])
     assert sum(c.completion_tokens for c in chunks) == len(forwards) <= 12  # one token per forward, no grammar
     assert "".join(c.text for c in chunks)
+
+
+def test_local_output_follows_the_grammar(tiny: LocalModel) -> None:
+    chunks = anyio.run(collect, tiny.stream(USER, grammar=CITY, max_tokens=40))
+    city = json.loads("".join(c.text for c in chunks))["city"]  # a random model, yet valid by construction
+    assert city[0].isupper() and city[1:].islower()
 
 
 def test_cancelling_the_consumer_stops_generation(tiny: LocalModel, forwards: list[int]) -> None:

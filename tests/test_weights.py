@@ -13,7 +13,7 @@ import pytest
 from f1.errors import ModelError
 from f1.planner import weights
 from f1.planner.weights import KnownModel
-from tests.tiny_model import fake_attention, save_tiny_dir, tiny_model, byte_tokenizer
+from tests.tiny_model import byte_tokenizer, save_tiny_dir, tiny_model
 
 PARTS = [b"GGUF-part-one|", b"part-two|", b"three"]
 
@@ -183,8 +183,7 @@ def test_directory_without_config_is_a_model_error(tmp_path: Path) -> None:
         weights.resolve_path(str(tmp_path))
 
 
-def test_load_model_from_a_directory_is_memoised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_attention(monkeypatch)
+def test_load_model_from_a_directory_is_memoised(tmp_path: Path) -> None:
     directory = save_tiny_dir(tmp_path / "tiny")
     loaded = weights.load_model(str(directory))
     assert loaded.name == "tiny" and loaded.path == directory.resolve()
