@@ -189,3 +189,21 @@ def test_load_model_from_a_directory_is_memoised(tmp_path: Path) -> None:
     assert loaded.name == "tiny" and loaded.path == directory.resolve()
     assert loaded.tokenizer.decode(loaded.tokenizer("héllo")["input_ids"]) == "héllo"
     assert weights.load_model(str(directory)) is loaded
+
+
+def test_models_cli(fake_model: KnownModel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from f1.cli import main
+
+    FakeLoader(monkeypatch)
+    assert main(["models", "path", "fake"]) == 2
+    assert "not converted yet; run `f1 models install fake`" in capsys.readouterr().err
+    assert main(["models", "install", "fake"]) == 0
+    assert "fake: assembled and verified in" in capsys.readouterr().out
+    assert main(["models", "path", "fake"]) == 0
+    assert capsys.readouterr().out.strip().endswith("fake/hf")
+    assert main(["models", "verify", "fake"]) == 0
+    assert f"fake: OK, 28 bytes, sha256 {fake_model.sha256}" in capsys.readouterr().out
+    assert main(["models", "list"]) == 0
+    assert "fake: test parts; 3 parts installed, converted" in capsys.readouterr().out
+    assert main(["models", "verify", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
