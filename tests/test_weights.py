@@ -191,7 +191,9 @@ def test_load_model_from_a_directory_is_memoised(tmp_path: Path) -> None:
     assert weights.load_model(str(directory)) is loaded
 
 
-def test_models_cli(fake_model: KnownModel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_cli(
+    fake_model: KnownModel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from f1.cli import main
 
     FakeLoader(monkeypatch)
