@@ -567,3 +567,17 @@ async def test_a_run_under_a_deadline_keeps_its_trace() -> None:
 def test_scheduler_rejects_a_bad_limit() -> None:
     with pytest.raises(ValueError, match="max_concurrency"):
         Scheduler({}, max_concurrency=0)
+
+
+def test_the_scheduler_benchmark_runs_and_reports_its_numbers() -> None:
+    import argparse
+
+    from f1.bench import scheduler as bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    result = bench.run(parser.parse_args(["--steps", "300", "--repeat", "1", "--width", "3", "--sleep", "0.01"]))
+    for key in ("us_per_step", "cpu_us_per_step", "makespan_over_critical_path", "speedup_over_sequential", "width"):
+        assert isinstance(result[key], int | float) and result[key] > 0
+    assert {"pass_us_per_step", "pass_makespan", "pass_speedup"} <= set(result) and result["width"] == 3
+    assert len(bench.layered_dag(300, seed=0).steps) == 300
