@@ -30,6 +30,7 @@ StepSource = Plan | Iterable[Step] | AsyncIterable[Step]
 EventHandler = Callable[[StepRecord], Any]
 
 _YIELD_EVERY = 32
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})  # JSON as they are (floats when finite)
 _FINAL = (StepStatus.ok, StepStatus.error, StepStatus.skipped, StepStatus.cancelled)
 
 
@@ -401,10 +402,11 @@ class _Run:
 
     @staticmethod
     def check_result(tool: Tool, step_id: int, result: Any) -> Any:
-        try:
-            json.dumps(result, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise _Failed(ErrorKind.unserializable_result, f"result is not JSON: {exc}") from None
+        if type(result) not in _JSON_SCALARS or (type(result) is float and not math.isfinite(result)):
+            try:
+                json.dumps(result, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise _Failed(ErrorKind.unserializable_result, f"result is not JSON: {exc}") from None
         schema = tool.spec.result_schema
         if schema is not None:
             try:
