@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -148,6 +150,7 @@ def normalize_schema(schema: Any) -> Any:
     if not isinstance(schema, Mapping):
         return schema
     out: dict[str, Any] = {}
+    schema = _enum_to_items(schema)
     for key, value in schema.items():
         if key == "type" and isinstance(value, str) and value in _FOREIGN_TYPES:
             out.update(_FOREIGN_TYPES[value])
@@ -160,6 +163,17 @@ def normalize_schema(schema: Any) -> Any:
         else:
             out[key] = value
     return out
+
+
+def _enum_to_items(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """BFCL puts `enum` on an array to list the allowed item values; JSON Schema wants it on `items`."""
+    if schema.get("type") not in ("array", "list", "tuple") or "enum" not in schema:
+        return schema
+    if not all(isinstance(value, str | int | float | bool) for value in schema["enum"]):
+        return schema  # an enum of whole arrays is already JSON Schema
+    moved = {key: value for key, value in schema.items() if key != "enum"}
+    moved["items"] = {**dict(schema.get("items") or {}), "enum": schema["enum"]}
+    return moved
 
 
 def _rename_types(schema: Any) -> Any:
@@ -185,17 +199,59 @@ def _object_schema(flat: Mapping[str, Any], required: list[str], tool: Any, sour
     for name, prop in flat.items():
         if not isinstance(prop, Mapping):
             raise ToolSpecError(f"parameter {name!r} must be an object with 'type'", tool=tool, source=source)
-        properties[name] = normalize_schema(dict(prop))
+        prop = dict(prop)
+        if "examples" in prop and not isinstance(prop["examples"], list):
+            prop["examples"] = [prop["examples"]]  # Seal-Tools writes one example as a bare value
+        properties[name] = normalize_schema(prop)
     return {"type": "object", "properties": properties, "required": [name for name in required if name in properties]}
 
 
 def _check_schema(schema: Mapping[str, Any]) -> None:
+    _check_schema_json(json.dumps(schema, sort_keys=True))
+
+
+@lru_cache(maxsize=8192)
+def _check_schema_json(schema_json: str) -> None:
+    schema = json.loads(schema_json)
+    if _is_plain(schema):
+        return
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(part) for part in exc.absolute_path)
-        raise ValueError(f"not a valid JSON schema{f' at {where}' if where else ''}: {exc.message}") from None
+    error = jsonschema.exceptions.best_match(_meta_validator(cls).iter_errors(schema))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path)
+        raise ValueError(f"not a valid JSON schema{f' at {where}' if where else ''}: {error.message}")
+
+
+_JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+_PLAIN_KEYS = frozenset({"type", "description", "title", "properties", "required", "items", "enum", "default"})
+
+
+def _is_plain(schema: Any) -> bool:
+    """A fast, exact check for the common subset of tool schemas (types, properties, items, enum, required);
+    anything else goes through the metaschema, which costs milliseconds per schema."""
+    if not isinstance(schema, dict) or not _PLAIN_KEYS.issuperset(schema):
+        return False
+    kind = schema.get("type", "object")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if not kinds or not all(isinstance(k, str) and k in _JSON_TYPES for k in kinds):
+        return False
+    if not isinstance(schema.get("description", ""), str) or not isinstance(schema.get("title", ""), str):
+        return False
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
+        return False
+    if "enum" in schema and not isinstance(schema["enum"], list):
+        return False
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict) or not all(_is_plain(prop) for prop in properties.values()):
+        return False
+    return "items" not in schema or _is_plain(schema["items"])
+
+
+@lru_cache(maxsize=None)
+def _meta_validator(cls: type[jsonschema.protocols.Validator]) -> jsonschema.protocols.Validator:
+    """One validator of each draft's metaschema, reused: building it per check costs more than the check."""
+    return cls(cls.META_SCHEMA)
 
 
 def _build(source: str | None, raw: Mapping[str, Any], **fields: Any) -> ToolSpec:
