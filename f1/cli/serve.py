@@ -38,6 +38,11 @@ def serve(args: argparse.Namespace) -> int:
         from f1.tools.catalog import load_tools
 
         engine = Engine(load_tools(args.tools), model=args.model)
+        if not engine.registry:
+            raise F1Error(f"--tools {args.tools!r} has specs but no implementations: compound mode needs runnable tools")
+        if len(engine.registry) < len(engine.specs):
+            missing = sorted(set(engine.specs) - set(engine.registry))
+            raise F1Error(f"--tools {args.tools!r}: no implementation for {', '.join(missing)}")
     else:
         engine = Engine(model=args.model)
     settings = ServerSettings(

@@ -49,6 +49,10 @@ class GrammarEngine(Protocol):
         """A fresh matcher at the start of `grammar`; `vocab_size` is the model's logits width."""
         ...
 
+    def clear_cache(self) -> None:
+        """Forget compiled grammars (the tokenizer's vocabulary stays)."""
+        ...
+
 
 class CompileCache:
     """A small LRU of compiled grammars keyed by (tokenizer, vocabulary size, grammar key); thread-safe."""

@@ -70,6 +70,9 @@ class LLGuidanceEngine:
 
         return self._tokenizers.get(tokenizer, size, "", build)
 
+    def clear_cache(self) -> None:
+        self._grammars.clear()
+
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> llguidance.LLMatcher:
         """The compiled grammar (a pristine matcher); raises `F1Error` if the grammar is invalid."""
         import llguidance

@@ -62,6 +62,9 @@ class OutlinesEngine:
         self._vocabularies = CompileCache(size=8)
         self._indexes = CompileCache()
 
+    def clear_cache(self) -> None:
+        self._grammars.clear()
+
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> outlines_core.Index:
         """The regex index of the grammar's JSON schema."""
         from f1.decoding.vocab import eos_ids, token_bytes

@@ -69,6 +69,9 @@ class XGrammarEngine:
         self._compilers = CompileCache(size=8)
         self._grammars = CompileCache()
 
+    def clear_cache(self) -> None:
+        self._grammars.clear()
+
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> Any:
         """The compiled grammar; raises `F1Error` when the grammar has no JSON schema or it does not compile."""
         from f1.decoding.vocab import eos_ids, token_bytes
