@@ -16,7 +16,8 @@ import pytest
 
 from f1.decoding.grammar import Grammar
 from f1.errors import ModelError
-from f1.planner.backends import Chunk, LocalModel, RemoteModel, ScriptedModel, complete, resolve_model
+from f1.planner.backends import Chunk, LocalModel, RemoteModel, ScriptedModel, resolve_model
+from f1.planner.complete import complete
 from f1.planner.backends.local import chat_dicts, prompt_ids
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.planner.weights import load_model
@@ -234,7 +235,7 @@ def test_complete_repairs_invalid_output_once() -> None:
         requests.append(json.loads(request.content))
         return event_stream(next(replies))
 
-    text = anyio.run(lambda: complete(remote(handler), USER, grammar=PLAN, validate=json.loads))
+    text = anyio.run(lambda: complete(remote(handler), USER, json.loads, grammar=PLAN)).text
     assert text == '{"steps": []}'
     repair = requests[1]["messages"]
     assert repair[1] == {"role": "assistant", "content": '{"steps": '}
@@ -243,8 +244,8 @@ def test_complete_repairs_invalid_output_once() -> None:
 
 def test_complete_gives_up_after_one_repair() -> None:
     model = ScriptedModel(["nope", "still nope"])
-    with pytest.raises(ModelError, match="invalid output twice: .*last output: still nope"):
-        anyio.run(lambda: complete(model, USER, validate=json.loads))
+    with pytest.raises(ModelError, match="invalid output twice: .*last output: 'still nope'"):
+        anyio.run(lambda: complete(model, USER, json.loads))
     assert len(model.calls) == 2
 
 
