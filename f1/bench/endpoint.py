@@ -4,11 +4,10 @@ Both paths plan with an engine on a scripted model (no model time), in the same 
 request: `direct` consumes `Engine.aplan_stream` in this process; `server` POSTs /v1/chat/completions over a
 keep-alive loopback connection, with a minimal HTTP client, to `f1.server` running in a child process, as in
 production (a server thread in this process would share the GIL with the client and measure that instead).
-`httpx_client_ms_p50` is the same request through httpx, for what a client library adds. Then `--concurrency`
-requests at once (httpx, one connection each) count `errors`. `transport_ms_p50` (GET /health, no engine work) is the HTTP
-floor of this machine, for context: on a loaded machine it dominates the overhead. `server_cpu_ms` (the server
-process's CPU time per answer, Linux) minus `direct_cpu_ms` is `cpu_overhead_ms`, which load does not inflate.
-Targets: overhead_ms_p50 <= 5, errors == 0.
+`httpx_client_ms_p50` is the same request through httpx, for what a client library adds; `transport_ms_p50`
+(GET /health, no engine work) is the HTTP floor. Wall times grow with machine load; `cpu_overhead_ms` (the server
+process's CPU time per answer minus the direct path's; Linux) does not. Then `--concurrency` requests at once
+(httpx, one connection each) count `errors`. Targets: overhead_ms_p50 <= 5, errors == 0.
 """
 
 from __future__ import annotations
