@@ -126,7 +126,8 @@ async def _chunks(url: str, response: httpx.Response) -> AsyncIterator[Chunk]:
     if not events:
         raise ModelError(f"{url}: HTTP {response.status_code}: the stream held no events")
     if usage:
-        yield Chunk("", completion_tokens=int(usage.get("completion_tokens", 0)), prompt_tokens=int(usage.get("prompt_tokens", 0)))
+        completion, prompt = int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0))
+        yield Chunk("", completion_tokens=completion, prompt_tokens=prompt)
     else:  # a server that does not report usage: count content deltas
         yield Chunk("", completion_tokens=deltas)
 

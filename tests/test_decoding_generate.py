@@ -1,0 +1,93 @@
+"""The generation loop on a tiny random model: valid plans under sampling, fast-forward, byte-safe deltas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from f1.decoding.generate import GenerationStats, generate
+from f1.decoding.grammar import Grammar, plan_grammar
+from f1.decoding.steps import StepStream
+from f1.plan import parse_plan_json, validate_plan
+from f1.tools.spec import ToolSpec
+from tests.test_decoding_grammar import SPECS, test_tokenizer
+
+# Bounded shapes, so that a random model's plans end: no free-form objects.
+BOUNDED = [*SPECS[:3], ToolSpec(name="now", parameters={"type": "object", "properties": {}, "additionalProperties": False})]
+TOOLS = {spec.name: spec for spec in BOUNDED}
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[Any]:
+    import torch
+
+    from tests.tiny_model import tiny_model
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model: threads only contend
+    yield tiny_model(len(test_tokenizer()))
+    torch.set_num_threads(threads)
+
+
+def run(model: Any, grammar: Grammar | None, **kwargs: Any) -> tuple[str, GenerationStats]:
+    tokenizer = test_tokenizer()
+    stats = GenerationStats()
+    prompt = tokenizer.encode("Plan:", add_special_tokens=False)
+    text = "".join(generate(model, tokenizer, prompt, grammar=grammar, stats=stats, **kwargs))
+    return text, stats
+
+
+def test_sampled_plans_are_always_valid(model: Any) -> None:
+    grammar = plan_grammar(BOUNDED, max_steps=3, max_string_length=6)
+    texts = set()
+    for seed in range(100):
+        text, stats = run(model, grammar, temperature=1.0, seed=seed, max_new_tokens=400)
+        validate_plan(parse_plan_json(text), TOOLS)
+        assert stats.tokens <= 400 and stats.forced_tokens > 0
+        texts.add(text)
+    assert len(texts) > 20  # sampling explores, the grammar keeps it valid
+
+
+def test_same_seed_same_output(model: Any) -> None:
+    grammar = plan_grammar(BOUNDED, max_steps=3, max_string_length=6)
+    first = run(model, grammar, temperature=1.0, seed=7, max_new_tokens=200)[0]
+    assert run(model, grammar, temperature=1.0, seed=7, max_new_tokens=200)[0] == first
+
+
+def test_fast_forward_saves_forward_calls(model: Any) -> None:
+    grammar = plan_grammar(BOUNDED, min_steps=1, max_steps=3, max_string_length=6)
+    fast, fast_stats = run(model, grammar, max_new_tokens=300)
+    slow, slow_stats = run(model, grammar, max_new_tokens=300, fast_forward=False)
+    assert fast == slow
+    validate_plan(parse_plan_json(fast), TOOLS)
+    assert fast_stats.forward_calls < slow_stats.forward_calls
+    assert fast_stats.forced_tokens > 0 and slow_stats.forced_tokens == 0
+    assert fast_stats.tokens == slow_stats.tokens
+    assert 0 < fast_stats.mask_seconds < fast_stats.seconds
+
+
+def test_unconstrained_generation_stops_at_max_new_tokens(model: Any) -> None:
+    text, stats = run(model, None, max_new_tokens=12)
+    assert stats.tokens <= 12 and stats.forward_calls == stats.tokens and stats.mask_seconds == 0
+    assert stats.prompt_tokens == len(test_tokenizer().encode("Plan:", add_special_tokens=False))
+    assert isinstance(text, str)
+
+
+def test_deltas_never_split_a_character(model: Any) -> None:
+    grammar = Grammar("fixed", '%llguidance {}\nstart: "héllo ▁ 日本 🙂"')
+    tokenizer = test_tokenizer()
+    deltas = list(generate(model, tokenizer, tokenizer.encode("x"), grammar=grammar, max_new_tokens=50))
+    assert "".join(deltas) == "héllo ▁ 日本 🙂"
+    assert all("\ufffd" not in delta for delta in deltas)
+
+
+def test_steps_stream_out_of_a_generation(model: Any) -> None:
+    grammar = plan_grammar(BOUNDED, min_steps=1, max_steps=3, max_string_length=6)
+    tokenizer = test_tokenizer()
+    stream = StepStream(TOOLS)
+    seen = []
+    for delta in generate(model, tokenizer, tokenizer.encode("x"), grammar=grammar, temperature=1.0, seed=3):
+        seen += stream.feed(delta)
+    assert seen and seen == stream.plan().steps
