@@ -44,18 +44,18 @@ class APIError(F1Error):
 
 def from_validation(exc: ValidationError) -> APIError:
     """The problem of a request that failed validation, naming the field as OpenAI does (``messages.[0].content``)."""
-    first = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))  # the deepest union branch
-    if first["type"] == "json_invalid":
+    problem = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))  # the deepest union branch
+    if problem["type"] == "json_invalid":
         return APIError(
-            f"We could not parse the JSON body of your request ({first['msg']}). The body must be a JSON object.",
+            f"We could not parse the JSON body of your request ({problem['msg']}). The body must be a JSON object.",
             code="invalid_json",
         )
-    if not first["loc"]:
+    if not problem["loc"]:
         return APIError("The body of your request must be a JSON object.", code="invalid_json")
-    where = _param(first["loc"])
-    if first["type"] == "missing":
+    where = _param(problem["loc"])
+    if problem["type"] == "missing":
         return APIError(f"Missing required parameter: '{where}'.", param=where, code="missing_required_parameter")
-    return APIError(f"Invalid value for '{where}': {first['msg']}.", param=where, code="invalid_value")
+    return APIError(f"Invalid value for '{where}': {problem['msg']}.", param=where, code="invalid_value")
 
 
 def engine_error(exc: F1Error) -> APIError:
