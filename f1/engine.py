@@ -158,10 +158,10 @@ class Engine:
     ) -> AsyncIterator[PlanEvent]:
         """Stream a plan for the conversation without running it (what the OpenAI endpoint's model mode needs)."""
         history = _history(messages)
-        named = forced_tool_name(tool_choice)
         pool = list(self.specs.values()) if tools is None else list(tools)
         request = PlanRequest(
-            tools=[spec for spec in pool if spec.name == named] if named else self.candidates(_query(history), pool),
+            # A named tool_choice needs no retrieval (PlanRequest.offered narrows the pool to that tool).
+            tools=pool if forced_tool_name(tool_choice) else self.candidates(_query(history), pool),
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
             constrained=constrained,
