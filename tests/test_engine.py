@@ -190,3 +190,11 @@ def test_named_tool_choice_survives_retrieval() -> None:
     plan = anyio.run(lambda: e.aplan("does thing 1", tool_choice={"type": "function", "function": {"name": "tool_39"}}))
     assert [s.tool for s in plan.steps] == ["tool_39"]
     assert "tool_39" in model.calls[0][0].content and "tool_1(" not in model.calls[0][0].content
+
+
+def test_a_looping_plan_stops_at_the_first_repeated_step() -> None:
+    looping = plan_json(*[("get_weather", {"city": c}) for c in ("Paris", "Rome", "Paris", "Rome", "Paris")])
+    e, _ = engine(looping)
+    events = collect(e)
+    assert [ev.step.args["city"] for ev in events if isinstance(ev, StepDecoded)] == ["Paris", "Rome"]
+    assert [s.args["city"] for s in events[-1].plan.steps] == ["Paris", "Rome"]
