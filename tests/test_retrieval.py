@@ -17,6 +17,7 @@ import pytest
 from f1.errors import F1Error, ModelError
 from f1.planner.retrieval import ToolRetriever, document, retriever_for, select_tools, split_name
 from f1.planner.retrieval import cache, encoder
+from f1.planner.retrieval.bm25 import BM25Index
 from f1.planner.retrieval.text import clauses, terms
 from f1.tools import ToolSpec
 
@@ -173,6 +174,15 @@ def test_multi_step_query_retrieves_a_tool_per_clause():
     query = "Book a hotel room in Rome for May 3 to May 6. Then track my parcel 1Z999. Also tell me a joke."
     names = [spec.name for spec in retriever.search(query, k=3)]
     assert set(names) == {"bookHotel", "trackPackage", "getJoke"}
+
+
+def test_bm25_index_scores_like_rank_bm25():
+    from rank_bm25 import BM25Okapi
+
+    documents = [terms(document(spec)) for spec in CATALOGUE]
+    query = terms("convert the time and the currency, time zone time")
+    assert np.allclose(BM25Index(documents).scores(query), BM25Okapi(documents).get_scores(query))
+    assert not BM25Index([[], []]).scores(["x"]).any()
 
 
 def test_search_scored_is_sorted_and_normalised():
