@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def seal_dir() -> Path:
     """Seal-Tools' folder under the eval data; `F1Error` when it is missing."""
-    root = Path(os.environ.get("F1_EVALDATA") or Path(f1.__file__).resolve().parent.parent.parent / "shared" / "evaldata")
+    repo = Path(f1.__file__).resolve().parent.parent
+    root = Path(os.environ.get("F1_EVALDATA") or repo.parent / "shared" / "evaldata")
     folder = root / "seal_tools"
     if not (folder / "tool.jsonl").exists():
         raise F1Error(f"Seal-Tools data not found under {folder} (set F1_EVALDATA to the evaldata folder)")

@@ -135,7 +135,9 @@ def _dedupe(specs: Sequence[ToolSpec]) -> tuple[list[ToolSpec], list[str]]:
         else:
             kept[spec.name] = spec
     if duplicates:
-        log.warning("tool retrieval ignores %d repeated tool name(s), keeping the first: %s", len(duplicates), duplicates[:5])
+        log.warning(
+            "tool retrieval ignores %d repeated tool name(s), keeping the first: %s", len(duplicates), duplicates[:5]
+        )
     return list(kept.values()), duplicates
 
 
