@@ -80,11 +80,11 @@ class ToolRetriever:
             raise F1Error(f"k must be at least 1, not {k}")
         if not self.specs:
             return []
-        scores = self.scores(query)
+        scores = self._scores(query)
         top = np.argsort(-scores, kind="stable")[:k]
         return [(self.specs[i], float(scores[i])) for i in top]
 
-    def scores(self, query: str) -> np.ndarray:
+    def _scores(self, query: str) -> np.ndarray:
         """Every tool's score for `query`, in catalogue order."""
         subqueries = clauses(query) or [query]
         per_method: list[np.ndarray] = []  # each (len(subqueries), len(specs))
