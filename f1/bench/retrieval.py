@@ -47,13 +47,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     specs, invalid, duplicates = load_catalogue(data / "tool.jsonl")
     queries = load_queries(data / f"{args.split}.jsonl")[: args.limit]
     methods = args.method or list(METHODS)
+    names = {spec.name for spec in specs}
     result: dict[str, Any] = {
         "split": args.split,
         "queries": len(queries),
         "tools": len(specs),
         "invalid_specs_skipped": len(invalid),
         "duplicate_names": len(duplicates),
-        "gold_not_in_catalogue": sum(len(gold - {s.name for s in specs}) for _, gold in queries),
+        "gold_not_in_catalogue": sum(len(gold - names) for _, gold in queries),
     }
     if any(method != "bm25" for method in methods):
         started = time.perf_counter()
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def seal_dir() -> Path:
     """Seal-Tools' folder under the eval data; `F1Error` when it is missing."""
-    root = Path(os.environ.get("F1_EVALDATA") or Path(f1.__file__).resolve().parent.parent.parent / "shared" / "evaldata")
+    repo = Path(f1.__file__).resolve().parent.parent
+    root = Path(os.environ.get("F1_EVALDATA") or repo.parent / "shared" / "evaldata")
     folder = root / "seal_tools"
     if not (folder / "tool.jsonl").exists():
         raise F1Error(f"Seal-Tools data not found under {folder} (set F1_EVALDATA to the evaldata folder)")

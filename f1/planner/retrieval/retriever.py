@@ -1,9 +1,9 @@
 """`ToolRetriever`: the tools most relevant to a task, by embeddings (MiniLM), BM25, or both fused.
 
-Scoring: the query is split into clauses (one tool per step is typical), and the full query plus each clause
-is scored against every tool. Each method's scores are min-max normalised per (sub)query, methods are
-averaged (hybrid), and a tool keeps its best score over the (sub)queries, so every clause brings its own
-tools. See docs/retrieval.md for the measurements behind each choice.
+Scoring: the query is split into sentences (a multi-step task usually asks for one tool per sentence) and each
+is scored against every tool. Each method's scores are min-max normalised per sentence, methods are averaged
+(hybrid), and a tool keeps its best score over the sentences, so every sentence brings its own tools.
+See docs/retrieval.md for the measurements behind each choice.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from f1.errors import F1Error, ModelError
+from f1.planner.retrieval.bm25 import BM25Index
 from f1.planner.retrieval.cache import Source, cached_embeddings, content_hash
 from f1.planner.retrieval.encoder import Encoder, default_encoder
 from f1.planner.retrieval.text import clauses, document, terms
@@ -47,7 +48,7 @@ class ToolRetriever:
         self.index_source: Source | None = None
         self._encoder: Encoder | None = None
         self._embeddings: np.ndarray | None = None
-        self._bm25 = None
+        self._bm25: BM25Index | None = None
         docs = [document(spec) for spec in self.specs]
         if self.method != "bm25" and self.specs:
             try:
@@ -63,35 +64,34 @@ class ToolRetriever:
                     key, len(docs), lambda: self._encoder.encode(docs)
                 )
         if self.method != "embedding" and self.specs:
-            from rank_bm25 import BM25Okapi
-
-            self._bm25 = BM25Okapi([terms(doc) for doc in docs])
+            self._bm25 = BM25Index([terms(doc) for doc in docs])
 
     def search(self, query: str, k: int = DEFAULT_K) -> list[ToolSpec]:
         """The `k` most relevant tools, best first."""
         return [spec for spec, _ in self.search_scored(query, k)]
 
     def search_scored(self, query: str, k: int = DEFAULT_K) -> list[tuple[ToolSpec, float]]:
-        """The `k` most relevant tools with their scores in [0, 1], best first (ties keep catalogue order)."""
+        """The `k` most relevant tools with their scores, best first (ties keep catalogue order).
+
+        Scores are relative to this query (the best tool of each sentence scores about 1), not a confidence."""
         if not query.strip():
             raise F1Error("tool search needs a non-empty query")
         if k < 1:
             raise F1Error(f"k must be at least 1, not {k}")
         if not self.specs:
             return []
-        scores = self.scores(query)
+        scores = self._scores(query)
         top = np.argsort(-scores, kind="stable")[:k]
         return [(self.specs[i], float(scores[i])) for i in top]
 
-    def scores(self, query: str) -> np.ndarray:
+    def _scores(self, query: str) -> np.ndarray:
         """Every tool's score for `query`, in catalogue order."""
-        parts = clauses(query)
-        subqueries = [query, *parts] if len(parts) > 1 else [query]
+        subqueries = clauses(query) or [query]
         per_method: list[np.ndarray] = []  # each (len(subqueries), len(specs))
         if self._embeddings is not None and self._encoder is not None:
             per_method.append(self._encoder.encode(subqueries) @ self._embeddings.T)
         if self._bm25 is not None:
-            per_method.append(np.vstack([self._bm25.get_scores(terms(sub)) for sub in subqueries]))
+            per_method.append(np.vstack([self._bm25.scores(terms(sub)) for sub in subqueries]))
         fused = np.mean([_minmax(scores) for scores in per_method], axis=0)
         return fused.max(axis=0)
 
@@ -135,7 +135,9 @@ def _dedupe(specs: Sequence[ToolSpec]) -> tuple[list[ToolSpec], list[str]]:
         else:
             kept[spec.name] = spec
     if duplicates:
-        log.warning("tool retrieval ignores %d repeated tool name(s), keeping the first: %s", len(duplicates), duplicates[:5])
+        log.warning(
+            "tool retrieval ignores %d repeated tool name(s), keeping the first: %s", len(duplicates), duplicates[:5]
+        )
     return list(kept.values()), duplicates
 
 
