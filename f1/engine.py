@@ -19,6 +19,7 @@ from f1.plan import Plan, Step
 from f1.planner.backends.base import ModelBackend
 from f1.planner.events import PlanDone, PlanEvent, StepDecoded, Usage
 from f1.planner.messages import ChatMessage
+from f1.planner.prompt import PLAN_EXAMPLES
 from f1.planner.planner import Planner, PlanRequest, ToolChoice, forced_tool_name
 from f1.scheduler import Scheduler, StepRecord, Trace
 from f1.tools import Tool, ToolRegistry, ToolSpec, check_unique
@@ -37,6 +38,7 @@ class EngineConfig(BaseModel):
     max_answer_tokens: int = Field(256, ge=16)
     temperature: float = Field(0.0, ge=0.0)
     max_concurrency: int = Field(64, ge=1)
+    few_shot: bool = True
 
 
 @dataclass(slots=True)
@@ -135,7 +137,13 @@ class Engine:
     @property
     def planner(self) -> Planner:
         c = self.config
-        return Planner(self.model, max_plan_tokens=c.max_plan_tokens, max_answer_tokens=c.max_answer_tokens, temperature=c.temperature)
+        return Planner(
+            self.model,
+            max_plan_tokens=c.max_plan_tokens,
+            max_answer_tokens=c.max_answer_tokens,
+            temperature=c.temperature,
+            examples=PLAN_EXAMPLES if c.few_shot else (),
+        )
 
     def candidates(self, query: str, tools: Sequence[ToolSpec] | None = None) -> list[ToolSpec]:
         """The tools to offer for `query`: all of them, or the best `max_tools_in_prompt` by retrieval."""

@@ -16,7 +16,7 @@ from f1.plan import Plan, Step, validate_plan
 from f1.planner.backends.base import ModelBackend
 from f1.planner.events import PlanDone, PlanEvent, StepDecoded, TextDelta, Usage
 from f1.planner.messages import ChatMessage
-from f1.planner.prompt import answer_messages, plan_messages
+from f1.planner.prompt import PLAN_EXAMPLES, answer_messages, plan_messages
 from f1.tools.spec import ToolSpec
 
 ToolChoice = Literal["auto", "none", "required"] | dict[str, Any]
@@ -71,9 +71,17 @@ def forced_tool_name(tool_choice: ToolChoice) -> str | None:
 class Planner:
     """Turns a conversation and a tool set into a stream of `PlanEvent`s."""
 
-    def __init__(self, model: ModelBackend, *, max_plan_tokens: int = 1024, max_answer_tokens: int = 256,
-                 temperature: float = 0.0) -> None:
+    def __init__(
+        self,
+        model: ModelBackend,
+        *,
+        max_plan_tokens: int = 1024,
+        max_answer_tokens: int = 256,
+        temperature: float = 0.0,
+        examples: Sequence[tuple[str, str]] = PLAN_EXAMPLES,
+    ) -> None:
         self.model = model
+        self.examples = examples
         self.max_plan_tokens = max_plan_tokens
         self.max_answer_tokens = max_answer_tokens
         self.temperature = temperature
@@ -85,7 +93,7 @@ class Planner:
         plan = Plan()
         if request.uses_tools:
             offered = {spec.name: spec for spec in request.offered()}
-            messages = plan_messages(history, list(offered.values()))
+            messages = plan_messages(history, list(offered.values()), examples=self.examples)
             grammar = request.grammar()
             for attempt in (1, 2):
                 stream = StepStream()

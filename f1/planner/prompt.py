@@ -13,14 +13,29 @@ from f1.tools.spec import ToolSpec
 
 PLAN_INSTRUCTIONS = """You plan tool calls for the user's latest request. Reply with JSON only:
 {"steps":[{"id":1,"tool":"<tool name>","args":{...}}, ...]}
-- Use only the tools listed below, with arguments of the listed types.
-- Steps with independent arguments run in parallel: plan every call the request needs.
-- When an argument needs an earlier step's result, write "$<id>" (the whole result) or "$<id>.<field>" instead of a value.
-- If no tool is needed, reply {"steps":[]}.
-Example: "Population of the capital of France?" -> {"steps":[{"id":1,"tool":"capital_of","args":{"country":"France"}},{"id":2,"tool":"population","args":{"city":"$1"}}]}
+Rules:
+- Call only the tools listed below, only as many times as the request needs, then close the list.
+- Calls that don't depend on each other go in the same plan; they run in parallel.
+- When an argument is the result of an earlier call, write "$<id>" (or "$<id>.<field>") instead of a value.
+- Small talk, thanks, greetings, or questions no tool can answer: reply {"steps":[]}.
 
 Tools:
 """
+
+# Few-shot turns (with tools of their own): parallel calls, a chain of references, and no tool at all.
+PLAN_EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "(example tools: stock_price(symbol), capital_of(country), population(city), sum(a, b)) Price of AAPL and MSFT?",
+        '{"steps":[{"id":1,"tool":"stock_price","args":{"symbol":"AAPL"}},'
+        '{"id":2,"tool":"stock_price","args":{"symbol":"MSFT"}}]}',
+    ),
+    (
+        "(example tools as above) Population of the capital of France, plus 1000?",
+        '{"steps":[{"id":1,"tool":"capital_of","args":{"country":"France"}},'
+        '{"id":2,"tool":"population","args":{"city":"$1"}},{"id":3,"tool":"sum","args":{"a":"$2","b":1000}}]}',
+    ),
+    ("(example tools as above) Hi, nice to meet you!", '{"steps":[]}'),
+)
 
 ANSWER_INSTRUCTIONS = "Answer the user's latest request directly and briefly."
 
@@ -56,10 +71,17 @@ def _type_of(schema: Any) -> str:
     return str(kind)
 
 
-def plan_messages(history: Sequence[ChatMessage], tools: Sequence[ToolSpec]) -> list[ChatMessage]:
-    """The planner's input: instructions with the tool list, then the conversation rendered as plain turns."""
+def plan_messages(
+    history: Sequence[ChatMessage], tools: Sequence[ToolSpec], *, examples: Sequence[tuple[str, str]] = PLAN_EXAMPLES
+) -> list[ChatMessage]:
+    """The planner's input: instructions with the tool list, few-shot turns, then the conversation as plain turns."""
     system = PLAN_INSTRUCTIONS + "\n".join(describe_tool(spec) for spec in tools)
-    return [ChatMessage(role="system", content=system + _client_instructions(history)), *render_history(history)]
+    shots = [
+        ChatMessage(role=role, content=text)
+        for request, plan in examples
+        for role, text in (("user", request), ("assistant", plan))
+    ]
+    return [ChatMessage(role="system", content=system + _client_instructions(history)), *shots, *render_history(history)]
 
 
 def answer_messages(history: Sequence[ChatMessage]) -> list[ChatMessage]:
