@@ -19,7 +19,7 @@ from f1.plan import Plan, Step
 from f1.planner.backends.base import ModelBackend
 from f1.planner.events import PlanDone, PlanEvent, StepDecoded, Usage
 from f1.planner.messages import ChatMessage
-from f1.planner.planner import Planner, PlanRequest, ToolChoice
+from f1.planner.planner import Planner, PlanRequest, ToolChoice, forced_tool_name
 from f1.scheduler import Scheduler, StepRecord, Trace
 from f1.tools import Tool, ToolRegistry, ToolSpec, check_unique
 
@@ -158,8 +158,10 @@ class Engine:
     ) -> AsyncIterator[PlanEvent]:
         """Stream a plan for the conversation without running it (what the OpenAI endpoint's model mode needs)."""
         history = _history(messages)
+        pool = list(self.specs.values()) if tools is None else list(tools)
         request = PlanRequest(
-            tools=self.candidates(_query(history), tools),
+            # A named tool_choice needs no retrieval (PlanRequest.offered narrows the pool to that tool).
+            tools=pool if forced_tool_name(tool_choice) else self.candidates(_query(history), pool),
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
             constrained=constrained,

@@ -181,3 +181,20 @@ def test_retrieval_narrows_a_large_catalogue(monkeypatch: pytest.MonkeyPatch) ->
     e = Engine(specs, model=ScriptedModel([]), config=EngineConfig(max_tools_in_prompt=5))
     chosen = e.candidates("does thing 7")
     assert len(chosen) == 5 and all(spec.name in e.specs for spec in chosen)
+
+
+def test_named_tool_choice_survives_retrieval() -> None:
+    specs = [ToolSpec(name=f"tool_{i}", description=f"does thing {i}") for i in range(40)]
+    model = ScriptedModel(['{"steps":[{"id":1,"tool":"tool_39","args":{}}]}'])
+    e = Engine(specs, model=model, config=EngineConfig(max_tools_in_prompt=3))
+    plan = anyio.run(lambda: e.aplan("does thing 1", tool_choice={"type": "function", "function": {"name": "tool_39"}}))
+    assert [s.tool for s in plan.steps] == ["tool_39"]
+    assert "tool_39" in model.calls[0][0].content and "tool_1(" not in model.calls[0][0].content
+
+
+def test_a_looping_plan_stops_at_the_first_repeated_step() -> None:
+    looping = plan_json(*[("get_weather", {"city": c}) for c in ("Paris", "Rome", "Paris", "Rome", "Paris")])
+    e, _ = engine(looping)
+    events = collect(e)
+    assert [ev.step.args["city"] for ev in events if isinstance(ev, StepDecoded)] == ["Paris", "Rome"]
+    assert [s.args["city"] for s in events[-1].plan.steps] == ["Paris", "Rome"]

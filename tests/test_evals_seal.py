@@ -28,7 +28,7 @@ def small_split(tmp_path_factory):
 
 
 def test_oracle_run(small_split, tmp_path):
-    report = evaluate("seal-tools", data=small_split, oracle=True, out=tmp_path, progress=False, suite_options={"top_k": 5})
+    report = evaluate("seal-tools", data=small_split, oracle=True, out=tmp_path, progress=False, suite_options={"top_k": 5, "retrieval": "bm25"})
     metrics = report["metrics"]["oracle"]
     assert report["items"]["oracle"] == 3
     for key in ("format_accuracy", "tool_precision", "tool_recall", "tool_f1", "param_precision", "param_recall", "param_f1", "exact_match"):
@@ -37,7 +37,7 @@ def test_oracle_run(small_split, tmp_path):
 
 
 def test_nested_outputs_map_both_ways(small_split):
-    suite = SealSuite(data=small_split)
+    suite = SealSuite(data=small_split, retrieval="bm25")
     item = next(item for item in suite.items() if "API_call_" in json.dumps([c["parameters"] for c in item.data["calling"]]))
     plan = suite.gold_plan(item.data["calling"])
     refs = [value for step in plan.steps for value in step.args.values() if isinstance(value, str) and value.startswith("$")]
@@ -46,7 +46,7 @@ def test_nested_outputs_map_both_ways(small_split):
 
 
 def test_counting_follows_the_official_rules(small_split):
-    suite = SealSuite(data=small_split)
+    suite = SealSuite(data=small_split, retrieval="bm25")
     item = suite.items(1)[0]
     gold = item.data["calling"][0]
     extra = Step(id=2, tool="noSuchTool", args={"x": 1})
@@ -61,7 +61,7 @@ def test_counting_follows_the_official_rules(small_split):
 
 
 def test_unparsed_output_counts_as_format_error(small_split):
-    suite = SealSuite(data=small_split)
+    suite = SealSuite(data=small_split, retrieval="bm25")
     item = suite.items(1)[0]
     scores = suite.score(item, Prediction(format_valid=False, error="not JSON"))
     assert scores["parsed"] is False and scores["pred_apis"] == 0 and scores["gold_apis"] == 1

@@ -13,6 +13,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from f1.errors import PlanError
 from f1.plan import Plan, Step
@@ -567,3 +569,77 @@ async def test_a_run_under_a_deadline_keeps_its_trace() -> None:
 def test_scheduler_rejects_a_bad_limit() -> None:
     with pytest.raises(ValueError, match="max_concurrency"):
         Scheduler({}, max_concurrency=0)
+
+
+def test_the_scheduler_benchmark_runs_and_reports_its_numbers() -> None:
+    import argparse
+
+    from f1.bench import scheduler as bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    result = bench.run(parser.parse_args(["--steps", "300", "--repeat", "1", "--width", "3", "--sleep", "0.01"]))
+    for key in ("us_per_step", "cpu_us_per_step", "makespan_over_critical_path", "speedup_over_sequential", "width"):
+        assert isinstance(result[key], int | float) and result[key] > 0
+    assert {"pass_us_per_step", "pass_makespan", "pass_speedup"} <= set(result) and result["width"] == 3
+    assert len(bench.layered_dag(300, seed=0).steps) == 300
+
+
+# --- random DAGs ---------------------------------------------------------------------------------------------
+@st.composite
+def random_dags(draw: st.DrawFn) -> list[tuple[int, list[int], bool, int]]:
+    """(id, dependencies, fails, awaits) per step; dependencies only on earlier steps."""
+    dag: list[tuple[int, list[int], bool, int]] = []
+    for step_id in range(1, draw(st.integers(1, 25)) + 1):
+        earlier = list(range(1, step_id))
+        deps = draw(st.lists(st.sampled_from(earlier), max_size=3, unique=True)) if earlier else []
+        dag.append((step_id, deps, draw(st.booleans() if step_id % 4 else st.just(False)),
+                    draw(st.integers(0, 2))))
+    return dag
+
+
+@given(random_dags(), st.integers(1, 4), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_random_dags_respect_order_limits_and_failure_propagation(
+    dag: list[tuple[int, list[int], bool, int]], limit: int, streamed: bool
+) -> None:
+    gauge = Gauge()
+
+    async def work(deps: list[Any], fails: bool, awaits: int) -> int:
+        gauge.now += 1
+        gauge.peak = max(gauge.peak, gauge.now)
+        try:
+            for _ in range(awaits):
+                await anyio.sleep(0)
+            if fails:
+                raise RuntimeError("planned failure")
+            return len(deps)
+        finally:
+            gauge.now -= 1
+
+    worker = Tool(spec=ToolSpec(name="work"), fn=work)
+    plan = [Step(id=i, tool="work", args={"deps": [f"${d}" for d in deps], "fails": fails, "awaits": awaits})
+            for i, deps, fails, awaits in dag]
+
+    async def source() -> AsyncIterator[Step]:
+        for step in plan:
+            await anyio.sleep(0)
+            yield step
+
+    async def main() -> Trace:
+        with anyio.fail_after(HANG_GUARD):
+            return await Scheduler({"work": worker}, max_concurrency=limit).run(source() if streamed else plan)
+
+    trace = anyio.run(main)
+    assert gauge.peak <= limit and [r.id for r in trace.steps] == [i for i, *_ in dag]
+    for step_id, deps, fails, _ in dag:
+        record = trace.record(step_id)
+        parents = [trace.record(d) for d in deps]
+        if any(p.status is not StepStatus.ok for p in parents):
+            assert record.status is StepStatus.skipped and record.error.kind is ErrorKind.dependency_failed
+            assert record.started_at is None
+            continue
+        assert record.status is (StepStatus.error if fails else StepStatus.ok)
+        assert all(record.started_at >= p.ended_at for p in parents)
+        if not fails:
+            assert record.result == len(deps)

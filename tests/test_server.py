@@ -303,6 +303,11 @@ def test_models_health_and_openapi(base_url: str, client: openai.OpenAI) -> None
     assert body == {"$ref": "#/components/schemas/ChatCompletionRequest"}
 
 
+def test_openapi_document_is_valid_openapi(base_url: str) -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(httpx.get(f"{base_url}/openapi.json").json())
+
+
 # Disconnects ----------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from f1.errors import ModelError
 from f1.planner import weights
 from f1.planner.weights import KnownModel
-from tests.tiny_model import fake_attention, save_tiny_dir, tiny_model, byte_tokenizer
+from tests.tiny_model import byte_tokenizer, save_tiny_dir, tiny_model
 
 PARTS = [b"GGUF-part-one|", b"part-two|", b"three"]
 
@@ -129,6 +130,8 @@ def test_conversion_is_cached_with_a_source_marker(
     assert target == cache / "fake" / "hf"
     assert (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file()
     assert "quantization_config" not in (target / "config.json").read_text()
+    added = json.loads((target / "tokenizer_config.json").read_text())["added_tokens_decoder"]  # for fast reloads
+    assert added["256"]["content"] == "<|im_end|>" and added["256"]["special"]
     assert weights.is_converted("fake")
     assert not (cache / "fake" / "model.gguf").exists()  # the assembled file is dropped once converted
     assert weights.ensure_converted("fake") == target and loader.calls == 1
@@ -180,10 +183,29 @@ def test_directory_without_config_is_a_model_error(tmp_path: Path) -> None:
         weights.resolve_path(str(tmp_path))
 
 
-def test_load_model_from_a_directory_is_memoised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_attention(monkeypatch)
+def test_load_model_from_a_directory_is_memoised(tmp_path: Path) -> None:
     directory = save_tiny_dir(tmp_path / "tiny")
     loaded = weights.load_model(str(directory))
     assert loaded.name == "tiny" and loaded.path == directory.resolve()
     assert loaded.tokenizer.decode(loaded.tokenizer("héllo")["input_ids"]) == "héllo"
     assert weights.load_model(str(directory)) is loaded
+
+
+def test_models_cli(
+    fake_model: KnownModel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from f1.cli import main
+
+    FakeLoader(monkeypatch)
+    assert main(["models", "path", "fake"]) == 2
+    assert "not converted yet; run `f1 models install fake`" in capsys.readouterr().err
+    assert main(["models", "install", "fake"]) == 0
+    assert "fake: assembled and verified in" in capsys.readouterr().out
+    assert main(["models", "path", "fake"]) == 0
+    assert capsys.readouterr().out.strip().endswith("fake/hf")
+    assert main(["models", "verify", "fake"]) == 0
+    assert f"fake: OK, 28 bytes, sha256 {fake_model.sha256}" in capsys.readouterr().out
+    assert main(["models", "list"]) == 0
+    assert "fake: test parts; 3 parts installed, converted" in capsys.readouterr().out
+    assert main(["models", "verify", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
-
-import pytest
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
@@ -64,41 +60,3 @@ def save_tiny_dir(path: Path) -> Path:
     tiny_model(len(tokenizer)).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
-
-
-def fake_attention(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stand in for f1.decoding.attention until the decoding branch provides it."""
-    try:
-        import f1.decoding.attention  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "f1.decoding.attention", SimpleNamespace(choose_attention=lambda: "sdpa"))
-
-
-def fake_generate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stand in for f1.decoding.generate (greedy, unconstrained) until the decoding branch provides it."""
-    try:
-        import f1.decoding.generate  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "f1.decoding.generate", SimpleNamespace(GenerationStats=_Stats, generate=_greedy))
-
-
-class _Stats:
-    def __init__(self) -> None:
-        self.tokens = self.forward_calls = self.prompt_tokens = 0
-
-
-def _greedy(model: Any, tokenizer: Any, prompt_ids: list[int], *, grammar: Any, engine: str, max_new_tokens: int,
-            temperature: float, stats: _Stats, seed: int | None = None) -> Any:
-    import torch
-
-    ids = torch.tensor([prompt_ids])
-    stats.prompt_tokens = len(prompt_ids)
-    with torch.inference_mode():
-        for _ in range(max_new_tokens):
-            token = int(model(ids).logits[0, -1].argmax())
-            stats.forward_calls += 1
-            if token == tokenizer.eos_token_id:
-                return
-            stats.tokens += 1
-            ids = torch.cat([ids, torch.tensor([[token]])], dim=1)
-            yield tokenizer.decode([token])

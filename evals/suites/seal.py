@@ -23,9 +23,9 @@ from typing import Any
 from f1.errors import F1Error
 from f1.plan import Plan, Step, parse_ref, validate_plan
 from f1.planner.messages import ChatMessage
+from f1.planner.retrieval import ToolRetriever, retriever_for
 from f1.tools import ToolSpec
 from evals.core import EvalError, Item, ItemResult, Prediction, data_file, f1_score, fraction
-from evals.retrieval import Bm25Retriever
 
 SPLITS = ("dev", "test_in_domain")
 API_CALL = "API_call_"
@@ -35,7 +35,9 @@ COUNTS = ("pred_apis", "gold_apis", "correct_apis", "pred_params", "gold_params"
 class SealSuite:
     """A Seal-Tools split (or any file of its format via `data`), with the catalogue next to it or the default one."""
 
-    def __init__(self, split: str = "test_in_domain", *, data: Path | None = None, top_k: int = 10) -> None:
+    def __init__(
+        self, split: str = "test_in_domain", *, data: Path | None = None, top_k: int = 10, retrieval: str = "auto"
+    ) -> None:
         if data is None and split not in SPLITS:
             raise EvalError(f"unknown Seal-Tools split {split!r}; splits: {', '.join(SPLITS)}")
         if top_k < 1:
@@ -45,6 +47,7 @@ class SealSuite:
             raise EvalError(f"Seal-Tools data file {self.path} not found")
         self.name = f"seal-tools:{split}" if data is None else f"seal-tools:{self.path.name}"
         self.top_k = top_k
+        self.retrieval = retrieval
         self.rejected: dict[str, str] = {}
 
     @cached_property
@@ -71,8 +74,9 @@ class SealSuite:
         return {"rejected_tools": self.rejected}
 
     @cached_property
-    def retriever(self) -> Bm25Retriever:
-        return Bm25Retriever(list(self.specs.values()))
+    def retriever(self) -> ToolRetriever:
+        """The planner's own retrieval (MiniLM + BM25 hybrid by default) over the whole catalogue."""
+        return retriever_for(list(self.specs.values()), method=self.retrieval)  # type: ignore[arg-type]
 
     def items(self, limit: int | None = None) -> list[Item]:
         records = _read_jsonl(self.path)[:limit]
@@ -82,7 +86,7 @@ class SealSuite:
         return [Item(id=str(record["id"]), data=record) for record in records]
 
     def candidates(self, item: Item) -> list[ToolSpec]:
-        return self.retriever.top(item.data["query"], self.top_k)
+        return self.retriever.search(item.data["query"], k=self.top_k)
 
     def response_fields(self, api: str) -> list[str]:
         return list((self.catalogue.get(api) or {}).get("responses") or {})

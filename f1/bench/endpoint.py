@@ -1,13 +1,13 @@
 """Overhead of the OpenAI endpoint over calling the engine directly, and errors under concurrent load.
 
 Both paths plan with an engine on a scripted model (no model time), in the same run, alternating request by
-request: `direct` consumes `Engine.aplan_stream` in this process; `server` POSTs /v1/chat/completions with httpx
-(keep-alive, loopback) to `f1.server` running in a child process, as in production (a server thread in this
-process would share the GIL with the client and measure that instead), and parses the reply. Then
-`--concurrency` requests at once count `errors`. `transport_ms_p50` (GET /health, no engine work) is the HTTP
-floor of this machine, for context: on a loaded machine it dominates the overhead. `server_cpu_ms` (the server
-process's CPU time per answer, Linux) minus `direct_cpu_ms` is `cpu_overhead_ms`, which load does not inflate.
-Targets: overhead_ms_p50 <= 5, errors == 0.
+request: `direct` consumes `Engine.aplan_stream` in this process; `server` POSTs /v1/chat/completions over a
+keep-alive loopback connection, with a minimal HTTP client, to `f1.server` running in a child process, as in
+production (a server thread in this process would share the GIL with the client and measure that instead).
+`httpx_client_ms_p50` is the same request through httpx, for what a client library adds; `transport_ms_p50`
+(GET /health, no engine work) is the HTTP floor. Wall times grow with machine load; `cpu_overhead_ms` (the server
+process's CPU time per answer minus the direct path's; Linux) does not. Then `--concurrency` requests at once
+(httpx, one connection each) count `errors`. Targets: overhead_ms_p50 <= 5, errors == 0.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     import anyio
 
-    replies = args.warmup + 2 * args.requests + args.concurrency
+    replies = 2 * args.warmup + 3 * args.requests + args.concurrency  # what the server answers in all
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_serve, args=(sender, replies), name="f1-bench-server", daemon=True)
@@ -109,17 +109,26 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
             response = await client.post("/v1/chat/completions", json=body)
             return response.status_code == 200 and response.json()["choices"][0]["finish_reason"] == "tool_calls"
 
-        async def transport() -> bool:
-            return (await client.get("/health")).status_code == 200
+        raw = await RawHTTP.connect(url)
+        payload = json.dumps(body).encode()
 
-        times: dict[str, list[float]] = {"direct": [], "server": [], "transport": []}
+        async def served_raw() -> bool:
+            status, answer = await raw.request("POST", "/v1/chat/completions", payload)
+            return status == 200 and answer.rstrip().endswith(b"[DONE]" if args.stream else b"}")
+
+        async def transport() -> bool:
+            return (await raw.request("GET", "/health"))[0] == 200
+
+        paths = {"direct": direct, "server": served_raw, "transport": transport, "httpx": served}
+        times: dict[str, list[float]] = {name: [] for name in paths}
         for number in range(args.warmup + args.requests):
-            for name, call in (("direct", direct), ("server", served), ("transport", transport)):
+            for name, call in paths.items():
                 started = time.perf_counter()
                 if await call() is False:
                     raise F1Error(f"the {name} call failed")
                 if number >= args.warmup:
                     times[name].append((time.perf_counter() - started) * 1000)
+        await raw.aclose()
 
         # CPU time per answer, which machine load does not inflate: the server process's, and the direct path's.
         server_cpu = _cpu_seconds(server_pid)
@@ -145,7 +154,7 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
                 group.start_soon(one)
         burst = time.perf_counter() - started
 
-    direct_ms, server_ms, transport_ms = times["direct"], times["server"], times["transport"]
+    direct_ms, server_ms = times["direct"], times["server"]
     return {
         "requests": args.requests,
         "stream": args.stream,
@@ -156,7 +165,8 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
         "overhead_ms_p50": _pct(server_ms, 50) - _pct(direct_ms, 50),
         "overhead_ms_p95": _pct(server_ms, 95) - _pct(direct_ms, 95),
         "overhead_target_ms": 5.0,
-        "transport_ms_p50": _pct(transport_ms, 50),
+        "transport_ms_p50": _pct(times["transport"], 50),
+        "httpx_client_ms_p50": _pct(times["httpx"], 50),
         "direct_cpu_ms": direct_cpu_ms,
         "server_cpu_ms": server_cpu_ms,
         "cpu_overhead_ms": server_cpu_ms - direct_cpu_ms,
@@ -164,6 +174,41 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
         "errors": outcomes.count(False) + args.concurrency - len(outcomes),
         "concurrent_seconds": burst,
     }
+
+
+class RawHTTP:
+    """A minimal HTTP/1.1 keep-alive client (one request at a time; Content-Length or chunked answers), so that
+    the timings are the server's and not a client library's."""
+
+    def __init__(self, stream: Any) -> None:
+        from anyio.streams.buffered import BufferedByteReceiveStream
+
+        self.stream = stream
+        self.received = BufferedByteReceiveStream(stream)
+
+    @classmethod
+    async def connect(cls, url: str) -> RawHTTP:
+        import anyio
+
+        host, _, port = url.removeprefix("http://").partition(":")
+        return cls(await anyio.connect_tcp(host, int(port)))
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        await self.stream.send(head.encode() + body)
+        status_line, *lines = (await self.received.receive_until(b"\r\n\r\n", 65536)).split(b"\r\n")
+        headers = dict(line.lower().split(b": ", 1) for line in lines)
+        if b"content-length" in headers:
+            return int(status_line.split()[1]), await self.received.receive_exactly(int(headers[b"content-length"]))
+        chunks = []
+        while size := int(await self.received.receive_until(b"\r\n", 64), 16):
+            chunks.append(await self.received.receive_exactly(size))
+            await self.received.receive_exactly(2)
+        await self.received.receive_exactly(2)
+        return int(status_line.split()[1]), b"".join(chunks)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", action="store_true", help="also run the plain model: same prompt and tools, no grammar, JSON-parsed")
     parser.add_argument("--oracle", action="store_true", help="replay the ground truth through the scorers (harness self-check)")
     parser.add_argument("--top-k", type=int, default=10, help="Seal-Tools: retrieval candidates shown to the model")
+    parser.add_argument(
+        "--retrieval", default="auto", choices=["auto", "hybrid", "embedding", "bm25"], help="Seal-Tools: retrieval method"
+    )
     parser.add_argument("--latency-scale", type=float, default=1.0, help="ParallelQA/Movie: multiply simulated search latency")
     parser.set_defaults(handler=_run)
 
@@ -34,6 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     options = {}
     if args.suite.startswith("seal-tools"):
         options["top_k"] = args.top_k
+        options["retrieval"] = args.retrieval
     if args.suite in ("parallelqa", "movie"):
         options["latency_scale"] = args.latency_scale
     report = evaluate(

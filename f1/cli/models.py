@@ -64,5 +64,6 @@ def _path(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     size, sha256 = weights.verify(args.name)
-    print(f"{weights.known_model(args.name).name}: OK, {size:,} bytes, sha256 {sha256} ({time.perf_counter() - started:.1f} s)")
+    seconds = time.perf_counter() - started
+    print(f"{weights.known_model(args.name).name}: OK, {size:,} bytes, sha256 {sha256} ({seconds:.1f} s)")
     return 0

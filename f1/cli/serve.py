@@ -29,6 +29,8 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise F1Error("f1 serve needs the server extra: pip install 'f1[server]'") from None
+    import anyio
+
     from f1.engine import Engine
     from f1.server import ServerSettings, create_app
 
@@ -38,6 +40,11 @@ def serve(args: argparse.Namespace) -> int:
         from f1.tools.catalog import load_tools
 
         engine = Engine(load_tools(args.tools), model=args.model)
+        if not engine.registry:
+            raise F1Error(f"--tools {args.tools!r} has specs but no implementations: compound mode needs runnable tools")
+        if len(engine.registry) < len(engine.specs):
+            missing = sorted(set(engine.specs) - set(engine.registry))
+            raise F1Error(f"--tools {args.tools!r}: no implementation for {', '.join(missing)}")
     else:
         engine = Engine(model=args.model)
     settings = ServerSettings(
@@ -47,6 +54,10 @@ def serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
     )
     app = create_app(engine, settings)
+    load = getattr(engine.model, "loaded", None)  # local models load lazily; load now, before the port opens
+    if load is not None:
+        print(f"f1 serve: loading {engine.model.name} ...", file=sys.stderr)
+        anyio.run(load)
     print(f"f1 serve: http://{args.host}:{args.port}/v1 serving {', '.join(app.state.served)}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
     return 0

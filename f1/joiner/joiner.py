@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from f1.decoding.grammar import joiner_grammar
-from f1.errors import ModelError
 from f1.plan import Plan
 from f1.planner.backends.base import ModelBackend
+from f1.planner.complete import complete
 from f1.planner.events import Usage
 from f1.planner.messages import ChatMessage
 from f1.planner.prompt import join_messages
@@ -43,21 +42,15 @@ class Joiner:
 
     async def decide(self, history: Sequence[ChatMessage], plan: Plan, trace: Trace, *, may_replan: bool) -> Joined:
         """The decision; when no replan is allowed, the grammar admits only `finish`."""
-        usage = Usage()
-        parts: list[str] = []
-        async for chunk in self.model.stream(
+        done = await complete(
+            self.model,
             join_messages(history, plan, trace),
+            Decision.model_validate_json,
             grammar=joiner_grammar(allow_replan=may_replan),
             max_tokens=self.max_tokens,
             temperature=self.temperature,
-        ):
-            usage += Usage(chunk.prompt_tokens, chunk.completion_tokens)
-            parts.append(chunk.text)
-        text = "".join(parts)
-        try:
-            decision = Decision.model_validate(json.loads(text))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise ModelError(f"joiner output is not a decision ({type(exc).__name__}): {text[:300]!r}") from None
+        )
+        decision = done.value
         if decision.action == "replan" and not may_replan:
             decision = Decision(action="finish", answer=decision.reason)
-        return Joined(decision, usage)
+        return Joined(decision, done.usage)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -46,11 +46,19 @@ def iter_refs(value: object) -> Iterator[Ref]:
         ref = parse_ref(value)
         if ref is not None:
             yield ref
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from iter_refs(item)
+        return
+    if isinstance(value, Mapping):
+        items: Iterable[object] = value.values()
     elif isinstance(value, list | tuple):
-        for item in value:
+        items = value
+    else:
+        return
+    for item in items:
+        if isinstance(item, str):  # leaves inline: most values are, and a generator per leaf is costly
+            ref = parse_ref(item)
+            if ref is not None:
+                yield ref
+        elif isinstance(item, Mapping | list | tuple):
             yield from iter_refs(item)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -10,7 +12,7 @@ from typing import Any, Literal
 from f1.decoding.grammar import Grammar, plan_grammar
 from f1.decoding.steps import StepStream
 from f1.errors import PlanError
-from f1.plan import Plan, validate_plan
+from f1.plan import Plan, Step, validate_plan
 from f1.planner.backends.base import ModelBackend
 from f1.planner.events import PlanDone, PlanEvent, StepDecoded, TextDelta, Usage
 from f1.planner.messages import ChatMessage
@@ -88,15 +90,29 @@ class Planner:
             for attempt in (1, 2):
                 stream = StepStream()
                 text: list[str] = []
-                async for chunk in self.model.stream(
-                    messages, grammar=grammar, max_tokens=self.max_plan_tokens, temperature=self.temperature
-                ):
-                    usage += Usage(chunk.prompt_tokens, chunk.completion_tokens)
-                    text.append(chunk.text)
-                    for step in stream.feed(chunk.text):
-                        yield StepDecoded(step)
+                emitted: list[Step] = []
+                seen: set[str] = set()
+                repeated = False
+                async with aclosing(
+                    self.model.stream(messages, grammar=grammar, max_tokens=self.max_plan_tokens, temperature=self.temperature)
+                ) as chunks:
+                    async for chunk in chunks:
+                        usage += Usage(chunk.prompt_tokens, chunk.completion_tokens)
+                        text.append(chunk.text)
+                        for step in stream.feed(chunk.text):
+                            key = json.dumps([step.tool, step.args], sort_keys=True)
+                            repeated = key in seen
+                            if repeated:
+                                break
+                            seen.add(key)
+                            emitted.append(step)
+                            yield StepDecoded(step)
+                        if repeated:
+                            # Small models loop; the same call with the same arguments twice is never needed.
+                            break
                 try:
-                    plan = self._finish(stream, "".join(text), offered)
+                    plan = Plan(steps=emitted) if repeated else self._finish(stream, "".join(text))
+                    validate_plan(plan, offered)
                     break
                 except PlanError as exc:
                     if attempt == 2 or stream.steps_emitted:
@@ -120,11 +136,8 @@ class Planner:
         yield PlanDone(plan=plan, answer=answer, usage=usage, seconds=time.perf_counter() - started)
 
     @staticmethod
-    def _finish(stream: StepStream, text: str, offered: dict[str, ToolSpec]) -> Plan:
+    def _finish(stream: StepStream, text: str) -> Plan:
         try:
-            plan = stream.plan()
+            return stream.plan()
         except PlanError as exc:
             raise PlanError(f"model output is not a plan ({exc.reason}): {text[:300]!r}") from None
-        validate_plan(plan, offered)
-        return plan
-

@@ -36,7 +36,9 @@ def describe_tool(spec: ToolSpec) -> str:
     properties: dict[str, Any] = spec.parameters.get("properties", {})
     required = set(spec.required)
     args = ", ".join(f"{name}{'' if name in required else '?'}: {_type_of(prop)}" for name, prop in properties.items())
-    return f"- {spec.name}({args}) - {spec.description.strip()}".rstrip(" -")
+    fields = list((spec.result_schema or {}).get("properties", {}))
+    returns = f" -> {{{', '.join(fields)}}}" if fields else ""
+    return f"- {spec.name}({args}){returns} - {spec.description.strip()}".rstrip(" -")
 
 
 def _type_of(schema: Any) -> str:

@@ -30,6 +30,7 @@ StepSource = Plan | Iterable[Step] | AsyncIterable[Step]
 EventHandler = Callable[[StepRecord], Any]
 
 _YIELD_EVERY = 32
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})  # JSON as they are (floats when finite)
 _FINAL = (StepStatus.ok, StepStatus.error, StepStatus.skipped, StepStatus.cancelled)
 
 
@@ -246,8 +247,9 @@ class _Run:
             entry = self.calls[name] = (item.fn, item.is_async, None if limit is None else anyio.CapacityLimiter(limit))
         return entry
 
-    def ready(self, node: _Node) -> None:
-        """Queue a step whose dependencies have all finished, unless its tool is at its concurrency limit."""
+    def ready(self, node: _Node, hold: list[_Node] | None = None) -> None:
+        """Queue a step whose dependencies have all finished, unless its tool is at its concurrency limit.
+        A worker that made it ready passes `hold`: the first such step stays with it, saving a task switch."""
         limiter = self.callee(node.step.tool)[2]
         if limiter is not None:
             try:
@@ -255,23 +257,26 @@ class _Run:
             except anyio.WouldBlock:
                 self.blocked.setdefault(node.step.tool, deque()).append(node)
                 return
+        if hold is not None and not hold:
+            hold.append(node)
+            return
         self.send.send_nowait(node)
         self.queued += 1
         if self.queued > self.idle and self.workers < self.max_workers:
             self.workers += 1
             self.tg.start_soon(self.worker)
 
-    def release_tool(self, node: _Node) -> None:
+    def release_tool(self, node: _Node, hold: list[_Node]) -> None:
         limiter = self.callee(node.step.tool)[2]
         if limiter is None:
             return
         limiter.release_on_behalf_of(node)
         waiting = self.blocked.get(node.step.tool)
         if waiting:
-            self.ready(waiting.popleft())
+            self.ready(waiting.popleft(), hold)
 
     # outcomes --------------------------------------------------------------------------------------------
-    def succeed(self, node: _Node, result: Any) -> None:
+    def succeed(self, node: _Node, result: Any, hold: list[_Node]) -> None:
         record = node.record
         record.update(result=result, status=StepStatus.ok, ended_at=time.perf_counter() - self.t0)
         self.results[node.step.id] = result
@@ -281,7 +286,7 @@ class _Run:
         for child in node.dependents:
             child.pending -= 1
             if not child.pending and child.record.status is None:
-                self.ready(child)
+                self.ready(child, hold)
         self.close_if_done()
 
     def fail(self, node: _Node, error: StepError) -> None:
@@ -313,32 +318,36 @@ class _Run:
     # running a step --------------------------------------------------------------------------------------
     async def worker(self) -> None:
         receive = self.receive
+        hold: list[_Node] = []  # a step this worker made ready and runs next
         done = 0
         while True:
-            try:
-                node = receive.receive_nowait()
-            except anyio.WouldBlock:
-                self.idle += 1
+            if hold:
+                node = hold.pop()
+            else:
                 try:
-                    node = await receive.receive()
+                    node = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    self.idle += 1
+                    try:
+                        node = await receive.receive()
+                    except (anyio.EndOfStream, anyio.ClosedResourceError):
+                        return
+                    finally:
+                        self.idle -= 1
                 except (anyio.EndOfStream, anyio.ClosedResourceError):
                     return
-                finally:
-                    self.idle -= 1
-            except (anyio.EndOfStream, anyio.ClosedResourceError):
-                return
-            self.queued -= 1
+                self.queued -= 1
             done += 1
             if not done % _YIELD_EVERY:  # tools that never await would otherwise hold the event loop
                 await anyio.lowlevel.checkpoint()
             try:
                 result = await self.call(node)
             except _Failed as failure:
-                self.release_tool(node)
+                self.release_tool(node, hold)
                 self.fail(node, failure.error)
             else:
-                self.release_tool(node)
-                self.succeed(node, result)
+                self.release_tool(node, hold)
+                self.succeed(node, result, hold)
 
     async def call(self, node: _Node) -> Any:
         """Resolve, check, call (with timeout and retries) and check the result; raises `_Failed`."""
@@ -393,10 +402,11 @@ class _Run:
 
     @staticmethod
     def check_result(tool: Tool, step_id: int, result: Any) -> Any:
-        try:
-            json.dumps(result, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise _Failed(ErrorKind.unserializable_result, f"result is not JSON: {exc}") from None
+        if type(result) not in _JSON_SCALARS or (type(result) is float and not math.isfinite(result)):
+            try:
+                json.dumps(result, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise _Failed(ErrorKind.unserializable_result, f"result is not JSON: {exc}") from None
         schema = tool.spec.result_schema
         if schema is not None:
             try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -25,23 +25,7 @@ from f1.server.convert import to_messages, to_specs, to_tool_choice
 from f1.server.errors import APIError, engine_error, from_validation, internal_error
 from f1.server.openapi import openapi_schema
 from f1.server.responses import Header, completion, error_event, events
-from f1.server.wire import (
-    AssistantMessage,
-    ChatCompletionRequest,
-    FunctionCall,
-    FunctionDefinition,
-    Health,
-    ModelCard,
-    ModelList,
-    NamedToolChoice,
-    StreamOptions,
-    SystemMessage,
-    TextPart,
-    ToolMessage,
-    UserMessage,
-    WireTool,
-    WireToolCall,
-)
+from f1.server.wire import ChatCompletionRequest, Health, ModelCard, ModelList
 
 if TYPE_CHECKING:
     from f1.engine import Engine
@@ -49,12 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("f1.server")
 T = TypeVar("T")
 
-_REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    ChatCompletionRequest, SystemMessage, UserMessage, AssistantMessage, ToolMessage, TextPart, WireToolCall,
-    FunctionCall, WireTool, FunctionDefinition, NamedToolChoice, StreamOptions,
-)  # fmt: skip
-_FIELDS = frozenset(name for model in _REQUEST_MODELS for name in model.model_fields)
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +93,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
         try:
             chat = ChatCompletionRequest.model_validate_json(body)
         except ValidationError as exc:
-            raise from_validation(exc, fields=_FIELDS, tags=_ROLES) from None
+            raise from_validation(exc) from None
         if chat.stream_options is not None and not chat.stream:
             raise APIError("The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options")
         parts = answer_parts(chat)

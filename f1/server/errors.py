@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from f1.errors import F1Error
-from f1.server.wire import ErrorBody, ErrorResponse
+from f1.server.wire import REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
 
 INVALID_REQUEST = "invalid_request_error"
 SERVER_ERROR = "server_error"
@@ -42,21 +42,20 @@ class APIError(F1Error):
         )
 
 
-def from_validation(exc: ValidationError, *, fields: frozenset[str], tags: frozenset[str]) -> APIError:
-    """The problem of a request that failed validation, naming the field as OpenAI does
-    (``messages.[0].content``). `fields`: the request models' field names; `tags`: union tags to leave out."""
-    first = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))  # the deepest union branch
-    if first["type"] == "json_invalid":
+def from_validation(exc: ValidationError) -> APIError:
+    """The problem of a request that failed validation, naming the field as OpenAI does (``messages.[0].content``)."""
+    problem = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))  # the deepest union branch
+    if problem["type"] == "json_invalid":
         return APIError(
-            f"We could not parse the JSON body of your request ({first['msg']}). The body must be a JSON object.",
+            f"We could not parse the JSON body of your request ({problem['msg']}). The body must be a JSON object.",
             code="invalid_json",
         )
-    if not first["loc"]:
+    if not problem["loc"]:
         return APIError("The body of your request must be a JSON object.", code="invalid_json")
-    where = _param(first["loc"], fields, tags)
-    if first["type"] == "missing":
+    where = _param(problem["loc"])
+    if problem["type"] == "missing":
         return APIError(f"Missing required parameter: '{where}'.", param=where, code="missing_required_parameter")
-    return APIError(f"Invalid value for '{where}': {first['msg']}.", param=where, code="invalid_value")
+    return APIError(f"Invalid value for '{where}': {problem['msg']}.", param=where, code="invalid_value")
 
 
 def engine_error(exc: F1Error) -> APIError:
@@ -74,11 +73,12 @@ def internal_error() -> APIError:
     )
 
 
-def _param(loc: Sequence[Any], fields: frozenset[str], tags: frozenset[str]) -> str:
+def _param(loc: Sequence[Any]) -> str:
+    """Field names and indexes only: pydantic's locations also name union branches (``str``, a message role)."""
     parts: list[str] = []
     for previous, part in zip((None, *loc), loc, strict=False):
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part in fields and not (isinstance(previous, int) and part in tags):
+        elif part in REQUEST_FIELDS and not (isinstance(previous, int) and part in ROLES):
             parts.append(part)
     return ".".join(parts)

@@ -115,6 +115,14 @@ class ChatCompletionRequest(_Lenient):
     user: str | None = None
 
 
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    ChatCompletionRequest, SystemMessage, UserMessage, AssistantMessage, ToolMessage, TextPart, WireToolCall,
+    FunctionCall, WireTool, FunctionDefinition, NamedToolChoice, StreamOptions,
+)  # fmt: skip
+REQUEST_FIELDS = frozenset(name for model in REQUEST_MODELS for name in model.model_fields)
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})  # the tags of `Message`
+
+
 # Responses --------------------------------------------------------------------------------------------------
 
 

@@ -199,7 +199,10 @@ def _object_schema(flat: Mapping[str, Any], required: list[str], tool: Any, sour
     for name, prop in flat.items():
         if not isinstance(prop, Mapping):
             raise ToolSpecError(f"parameter {name!r} must be an object with 'type'", tool=tool, source=source)
-        properties[name] = normalize_schema(dict(prop))
+        prop = dict(prop)
+        if "examples" in prop and not isinstance(prop["examples"], list):
+            prop["examples"] = [prop["examples"]]  # Seal-Tools writes one example as a bare value
+        properties[name] = normalize_schema(prop)
     return {"type": "object", "properties": properties, "required": [name for name in required if name in properties]}
 
 

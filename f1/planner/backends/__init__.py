@@ -2,8 +2,8 @@
 
 from f1.planner.backends.base import Chunk, ModelBackend
 from f1.planner.backends.local import LocalModel
-from f1.planner.backends.remote import RemoteModel, complete
+from f1.planner.backends.remote import RemoteModel
 from f1.planner.backends.resolve import resolve_model
 from f1.planner.backends.scripted import ScriptedModel
 
-__all__ = ["Chunk", "LocalModel", "ModelBackend", "RemoteModel", "ScriptedModel", "complete", "resolve_model"]
+__all__ = ["Chunk", "LocalModel", "ModelBackend", "RemoteModel", "ScriptedModel", "resolve_model"]

@@ -40,7 +40,10 @@ def chat_dicts(messages: Sequence[ChatMessage], *, tool_role: bool) -> list[dict
     assistant tool calls as JSON text."""
     out: list[dict[str, Any]] = []
     for message in messages:
-        calls = [{"type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in message.tool_calls]
+        calls = [
+            {"type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            for call in message.tool_calls
+        ]
         if tool_role:
             entry: dict[str, Any] = {"role": message.role, "content": message.content}
             if calls:

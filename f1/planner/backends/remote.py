@@ -126,41 +126,7 @@ async def _chunks(url: str, response: httpx.Response) -> AsyncIterator[Chunk]:
     if not events:
         raise ModelError(f"{url}: HTTP {response.status_code}: the stream held no events")
     if usage:
-        yield Chunk("", completion_tokens=int(usage.get("completion_tokens", 0)), prompt_tokens=int(usage.get("prompt_tokens", 0)))
+        completion, prompt = int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0))
+        yield Chunk("", completion_tokens=completion, prompt_tokens=prompt)
     else:  # a server that does not report usage: count content deltas
         yield Chunk("", completion_tokens=deltas)
-
-
-async def complete(
-    backend: ModelBackend,
-    messages: Sequence[ChatMessage],
-    *,
-    grammar: Grammar | None = None,
-    validate: Callable[[str], object] | None = None,
-    max_tokens: int = 1024,
-    temperature: float = 0.0,
-) -> str:
-    """The whole completion as text. When `validate` raises on it, the error goes back to the model as a user
-    message for one repair attempt; a second invalid reply is a ModelError."""
-
-    async def collect(history: Sequence[ChatMessage]) -> str:
-        stream = backend.stream(history, grammar=grammar, max_tokens=max_tokens, temperature=temperature)
-        return "".join([chunk.text async for chunk in stream])
-
-    text = await collect(messages)
-    if validate is None:
-        return text
-    try:
-        validate(text)
-        return text
-    except Exception as exc:  # the caller's validator decides what is invalid
-        repair = [
-            ChatMessage(role="assistant", content=text),
-            ChatMessage(role="user", content=f"That output is invalid: {exc}. Reply again with corrected output only."),
-        ]
-    text = await collect([*messages, *repair])
-    try:
-        validate(text)
-    except Exception as exc:
-        raise ModelError(f"model {backend.name!r} gave invalid output twice: {exc}; last output: {text[:200]}") from exc
-    return text

