@@ -132,3 +132,23 @@ def test_missing_engines_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
             get_engine("nope")
     finally:
         get_engine.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["llguidance", "xgrammar", "outlines"])
+def test_engines_follow_the_protocol(name: str) -> None:
+    from f1.decoding.engines import ENGINES, GrammarEngine
+
+    extra_module = {"xgrammar": "xgrammar", "outlines": "outlines_core"}.get(name)
+    if extra_module and not _installed(extra_module):
+        pytest.skip(f"{extra_module} not installed")
+    engine = get_engine(name)
+    assert isinstance(engine, GrammarEngine) and engine.name == name and name in ENGINES
+    engine.clear_cache()
+
+
+def test_clearing_the_cache_recompiles() -> None:
+    engine = get_engine("llguidance")
+    grammar = plan_grammar(SPECS[:1])
+    first = engine.compile(test_tokenizer(), grammar)
+    engine.clear_cache()
+    assert engine.compile(test_tokenizer(), grammar) is not first

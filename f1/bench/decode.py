@@ -21,7 +21,7 @@ TARGETS = {"forward_call_ratio": 0.77, "valid_fraction": 1.0}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", type=int, default=5, help="how many Seal-Tools queries (default 5)")
     parser.add_argument("--tools", type=int, default=8, help="tools offered per task (default 8)")
-    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--max-new-tokens", type=int, default=1024, help="as the planner (default 1024)")
     parser.add_argument("--engine", default="llguidance", choices=["llguidance", "xgrammar", "outlines"])
     parser.add_argument("--model", default="default")
 

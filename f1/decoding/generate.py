@@ -44,7 +44,8 @@ def generate(
 
     Greedy at temperature 0, else sampling (seeded by `seed`). Under a grammar, tokens it forbids are masked and
     tokens it forces are appended in the same forward call as the sampled token before them (`fast_forward`).
-    Stops at the grammar's end, at EOS, or after `max_new_tokens`.
+    Stops at the grammar's end, at EOS, or after `max_new_tokens`. Forward calls run under
+    `torch.inference_mode` (not the caller's code between deltas).
     """
     import torch
 
@@ -65,51 +66,51 @@ def generate(
     device = model.device
     cache = {_cache_argument(model): _new_cache(model)}
 
-    def forward(ids: list[int]) -> torch.Tensor:
-        stats.forward_calls += 1
-        output = model(input_ids=torch.tensor([ids], device=device), use_cache=True, **cache)
-        return output.logits[0, -1].float()
+    def next_token(ids: list[int]) -> int:
+        """One forward call over `ids` (extending the KV cache), then mask and sample."""
+        with torch.inference_mode():
+            stats.forward_calls += 1
+            output = model(input_ids=torch.tensor([ids], device=device), use_cache=True, **cache)
+            logits = output.logits[0, -1].float()
+            if matcher is not None:
+                mask_started = time.perf_counter()
+                matcher.mask_logits(logits)
+                stats.mask_seconds += time.perf_counter() - mask_started
+            return _sample(logits, temperature, generator)
 
-    with torch.inference_mode():
+    def advance(tokens: list[int], *, forced: bool) -> Iterator[str]:
+        stats.tokens += len(tokens)
+        stats.forced_tokens += len(tokens) if forced else 0
+        yield from _emit(decoder, pieces, tokens)
+
+    try:
         pending = list(prompt_ids)
         stats.prompt_tokens += len(pending)
         produced = 0
         if matcher is not None and fast_forward:
             forced = matcher.forced_tokens()[:max_new_tokens]
-            if forced:
-                matcher.consume(forced)
-                pending += forced
+            if forced and matcher.consume(forced):
+                pending += forced  # prefilled with the prompt
                 produced += len(forced)
-                stats.forced_tokens += len(forced)
-                stats.tokens += len(forced)
-                yield from _emit(decoder, pieces, forced)
-        while produced < max_new_tokens:
-            if matcher is not None and matcher.is_stopped():
-                break
-            logits = forward(pending)
-            if matcher is not None:
-                mask_started = time.perf_counter()
-                matcher.mask_logits(logits)
-                stats.mask_seconds += time.perf_counter() - mask_started
-            token = _sample(logits, temperature, generator)
-            if token in stop_ids:
-                break
-            if matcher is not None and not matcher.consume([token]):
-                break  # only if the mask allowed nothing but an unconsumable token (grammar dead end)
+                yield from advance(forced, forced=True)
+        while produced < max_new_tokens and not (matcher is not None and matcher.is_stopped()):
+            token = next_token(pending)
+            if token in stop_ids or (matcher is not None and not matcher.consume([token])):
+                break  # EOS (only sampled where the grammar allows it), or a grammar dead end
             pending = [token]
             produced += 1
+            yield from advance(pending, forced=False)
             if matcher is not None and fast_forward and not matcher.is_stopped():
                 forced = matcher.forced_tokens()[: max_new_tokens - produced]
                 if forced and matcher.consume(forced):
-                    pending += forced
+                    pending += forced  # forwarded together with the sampled token
                     produced += len(forced)
-                    stats.forced_tokens += len(forced)
-            stats.tokens += len(pending)
-            yield from _emit(decoder, pieces, pending)
+                    yield from advance(forced, forced=True)
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
-    stats.seconds += time.perf_counter() - started
+    finally:
+        stats.seconds += time.perf_counter() - started
 
 
 def _emit(decoder: codecs.IncrementalDecoder, pieces: list[bytes], tokens: list[int]) -> Iterator[str]:

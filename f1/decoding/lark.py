@@ -151,6 +151,8 @@ class LarkWriter:
         if kind == "null":
             return '"null"'
         if kind == "array":
+            if not isinstance(schema.get("items", {}), Mapping):
+                return self._embedded(schema)  # tuple-style items lists
             item = self.value(schema.get("items", {}))
             return f'"[" ({item} ("," {item})*)? "]"'
         if kind == "object":

@@ -45,6 +45,10 @@ class GrammarEngine(Protocol):
 
     name: str
 
+    def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> Any:
+        """The compiled form of `grammar` (cached); raises `F1Error` when it does not compile."""
+        ...
+
     def matcher(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> Matcher:
         """A fresh matcher at the start of `grammar`; `vocab_size` is the model's logits width."""
         ...

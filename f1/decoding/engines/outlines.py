@@ -63,7 +63,7 @@ class OutlinesEngine:
         self._indexes = CompileCache()
 
     def clear_cache(self) -> None:
-        self._grammars.clear()
+        self._indexes.clear()
 
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> outlines_core.Index:
         """The regex index of the grammar's JSON schema."""
