@@ -37,7 +37,8 @@ def response_format(grammar: Grammar | None) -> dict[str, Any] | None:
     if grammar is None or grammar.json_schema is None:
         return None
     name = re.sub(r"[^a-zA-Z0-9_-]", "_", grammar.name)[:64] or "output"
-    return {"type": "json_schema", "json_schema": {"name": name, "schema": grammar.json_schema, "strict": False}}  # strict mode needs every property required
+    # Not strict: OpenAI's strict mode demands every property be required; the output is re-validated locally.
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": grammar.json_schema, "strict": False}}
 
 
 class RemoteModel:
