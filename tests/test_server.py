@@ -16,7 +16,7 @@ import pytest
 from f1.engine import Engine
 from f1.planner.backends import Chunk, ScriptedModel
 from f1.planner.messages import ChatMessage
-from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS
+from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS, PLAN_EXAMPLES
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
 from f1.tools import ToolRegistry, tool
@@ -59,7 +59,8 @@ def script(*plans: dict[str, Any], answer: str = "All done.") -> str:
 def reply(messages: Sequence[ChatMessage]) -> str:
     """The scripted planner: plans, answers and joins as the user message's script says (plain text: echo)."""
     system = messages[0].content
-    user = next(m.content for m in messages if m.role == "user")
+    examples = {request for request, _ in PLAN_EXAMPLES}
+    user = next(m.content for m in messages if m.role == "user" and m.content not in examples)
     if user == "RAISE":
         raise RuntimeError("secret internal detail")
     if user == "GARBAGE":
