@@ -62,13 +62,22 @@ def validate_plan(plan: Plan, tools: Mapping[str, ToolSpec]) -> None:
         earlier.add(step.id)
 
 
-def validate_step(step: Step, tools: Mapping[str, ToolSpec], *, earlier: Iterable[int], known: Iterable[int] = ()) -> None:
-    """Validate one step given the ids of the steps before it (used while a plan streams in)."""
+def validate_step(
+    step: Step,
+    tools: Mapping[str, ToolSpec],
+    *,
+    earlier: Iterable[int],
+    known: Iterable[int] = (),
+    dependencies: AbstractSet[int] | None = None,
+) -> None:
+    """Validate one step given the ids of the steps before it (used while a plan streams in).
+
+    `dependencies`, when the caller already has `step.dependencies`, saves walking the args again."""
     if step.tool not in tools:
         raise PlanError(f"unknown tool {step.tool!r}{_suggestion(step.tool, tools)}", step=step.id)
     earlier = earlier if isinstance(earlier, AbstractSet) else set(earlier)  # no copy: O(deps) per step
     known = known if isinstance(known, AbstractSet) else set(known)
-    for dependency in sorted(step.dependencies):
+    for dependency in sorted(step.dependencies if dependencies is None else dependencies):
         if dependency == step.id:
             raise PlanError(f"step references its own result ${dependency}", step=step.id)
         if dependency not in earlier:

@@ -227,7 +227,7 @@ class _Run:
             return f"duplicate step id {step.id}"
         if self.validate:
             try:
-                validate_step(step, self.specs, earlier=self.ids)
+                validate_step(step, self.specs, earlier=self.ids, dependencies=node.deps)
             except PlanError as exc:
                 return exc.reason
             return None
