@@ -28,7 +28,7 @@ from f1.tools.builtin import (
 from f1.tools.builtin.cities import CITY_ZONES, COUNTRY_ZONES
 from f1.tools.builtin.timezones import add_duration
 from f1.tools.errors import ToolCallError
-from tests._servers import serve
+from f1.server.background import serve_in_thread as serve
 
 # calculator ---------------------------------------------------------------------------------------------
 

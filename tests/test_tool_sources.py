@@ -17,7 +17,7 @@ from f1.tools.catalog import SPECS_DIR, load_tools
 from f1.tools.errors import ToolCallError
 from f1.tools.mcp import MCPSource
 from f1.tools.openapi import OpenAPISource
-from tests._servers import serve
+from f1.server.background import serve_in_thread as serve
 
 MCP_SERVER = Path(__file__).with_name("mcp_server.py")
 
