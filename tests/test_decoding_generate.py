@@ -91,3 +91,20 @@ def test_steps_stream_out_of_a_generation(model: Any) -> None:
     for delta in generate(model, tokenizer, tokenizer.encode("x"), grammar=grammar, temperature=1.0, seed=3):
         seen += stream.feed(delta)
     assert seen and seen == stream.plan().steps
+
+
+def test_prefix_cache_reuses_a_shared_prompt_and_changes_nothing(model: Any) -> None:
+    from f1.decoding.generate import PrefixCache
+
+    tokenizer = test_tokenizer()
+    shared = tokenizer.encode("You plan tool calls. Tools: search, add, now. " * 3, add_special_tokens=False)
+    prompts = [shared + tokenizer.encode(task, add_special_tokens=False) for task in ("Plan one:", "Plan two!")]
+    grammar = plan_grammar(BOUNDED)
+    cache = PrefixCache(min_shared=4)
+    for prompt in prompts:
+        plain, cached = GenerationStats(), GenerationStats()
+        expected = "".join(generate(model, tokenizer, prompt, grammar=grammar, stats=plain, max_new_tokens=48))
+        got = "".join(generate(model, tokenizer, prompt, grammar=grammar, stats=cached, max_new_tokens=48, prefix_cache=cache))
+        assert got == expected
+    assert cached.cached_prompt_tokens >= len(shared)  # the second prompt reused the first one's shared prefix
+    assert plain.cached_prompt_tokens == 0

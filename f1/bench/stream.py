@@ -52,6 +52,7 @@ async def _measure(model: str, count: int) -> dict[str, Any]:
         return "12:00"
 
     engine = Engine([get_weather, get_time], model=model, config=EngineConfig(max_replans=0))
+    await engine.aplan("What time is it in Lima?")  # warm-up: loads the model, compiles the grammar, caches the prompt prefix
     rows = []
     for task in TASKS[:count]:
         round_, done = await engine.aexecute(task)

@@ -23,6 +23,7 @@ class GenerationStats:
     tokens: int = 0
     forced_tokens: int = 0
     prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
     seconds: float = 0.0
     mask_seconds: float = 0.0
 
@@ -39,12 +40,14 @@ def generate(
     seed: int | None = None,
     stats: GenerationStats | None = None,
     fast_forward: bool = True,
+    prefix_cache: PrefixCache | None = None,
 ) -> Iterator[str]:
     """Yield the completion of `prompt_ids` as text deltas (never splitting a UTF-8 character).
 
     Greedy at temperature 0, else sampling (seeded by `seed`). Under a grammar, tokens it forbids are masked and
     tokens it forces are appended in the same forward call as the sampled token before them (`fast_forward`).
-    Stops at the grammar's end, at EOS, or after `max_new_tokens`. Forward calls run under
+    Stops at the grammar's end, at EOS, or after `max_new_tokens`. With `prefix_cache`, the keys and values of
+    the longest prompt prefix seen before are reused (a shared system prompt is computed once). Forward calls run under
     `torch.inference_mode` (not the caller's code between deltas).
     """
     import torch
@@ -64,13 +67,16 @@ def generate(
     generator = torch.Generator().manual_seed(seed) if seed is not None and temperature > 0 else None
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     device = model.device
-    cache = {_cache_argument(model): _new_cache(model)}
+    kv, reused = prefix_cache.take(prompt_ids) if prefix_cache is not None else (None, 0)
+    cache = {_cache_argument(model): kv if kv is not None else _new_cache(model)}
+    fed: list[int] = list(prompt_ids[:reused])  # the tokens whose keys and values the cache holds
 
     def next_token(ids: list[int]) -> int:
         """One forward call over `ids` (extending the KV cache), then mask and sample."""
         with torch.inference_mode():
             stats.forward_calls += 1
             output = model(input_ids=torch.tensor([ids], device=device), use_cache=True, **cache)
+            fed.extend(ids)
             logits = output.logits[0, -1].float()
             if matcher is not None:
                 mask_started = time.perf_counter()
@@ -84,8 +90,9 @@ def generate(
         yield from _emit(decoder, pieces, tokens)
 
     try:
-        pending = list(prompt_ids)
-        stats.prompt_tokens += len(pending)
+        pending = list(prompt_ids[reused:])
+        stats.prompt_tokens += len(prompt_ids)
+        stats.cached_prompt_tokens += reused
         produced = 0
         if matcher is not None and fast_forward:
             forced = matcher.forced_tokens()[:max_new_tokens]
@@ -111,6 +118,48 @@ def generate(
             yield tail
     finally:
         stats.seconds += time.perf_counter() - started
+        if prefix_cache is not None:
+            prefix_cache.put(fed, next(iter(cache.values())))
+
+
+class PrefixCache:
+    """KV caches of a model's recent generations, reused for the longest token prefix a new prompt shares with
+    one of them (the system prompt, few-shot turns, earlier turns). Not thread-safe: one generation at a time."""
+
+    def __init__(self, slots: int = 4, *, min_shared: int = 16) -> None:
+        self.slots = slots
+        self.min_shared = min_shared
+        self._entries: list[tuple[list[int], Any]] = []  # most recent first
+
+    def take(self, prompt_ids: Sequence[int]) -> tuple[Any, int]:
+        """Remove and return the best cache, cropped to the shared prefix, and that prefix's length (or None, 0)."""
+        best, shared = -1, 0
+        for index, (ids, _) in enumerate(self._entries):
+            length = _shared_prefix(ids, prompt_ids)
+            if length > shared:
+                best, shared = index, length
+        shared = min(shared, len(prompt_ids) - 1)  # at least one token must be fed for the next logits
+        if best < 0 or shared < self.min_shared:
+            return None, 0
+        _, kv = self._entries.pop(best)
+        kv.crop(shared - kv.get_seq_length())  # transformers 5: a negative count of tokens to drop
+        return kv, shared
+
+    def put(self, ids: list[int], kv: Any) -> None:
+        """Keep `kv`, which holds the keys and values of exactly `ids`."""
+        if kv.get_seq_length() != len(ids):
+            return  # interrupted inside a forward call: not reusable
+        self._entries.insert(0, (ids, kv))
+        del self._entries[self.slots :]
+
+
+def _shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def _emit(decoder: codecs.IncrementalDecoder, pieces: list[bytes], tokens: list[int]) -> Iterator[str]:

@@ -15,6 +15,7 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 
+from f1.decoding.generate import GenerationStats, PrefixCache, generate
 from f1.planner.backends.base import Chunk
 from f1.planner.messages import ChatMessage
 from f1.planner.weights import LoadedModel, check_spec, load_model
@@ -27,12 +28,18 @@ _FALLBACK_TEMPLATE = (
     "{% if add_generation_prompt %}assistant: {% endif %}"
 )
 _locks: dict[Path, anyio.Semaphore] = {}
+_prefix_caches: dict[Path, PrefixCache] = {}
 
 
 def model_lock(loaded: LoadedModel) -> anyio.Semaphore:
     """The lock that serialises generation on one loaded model (one forward at a time, across backends): a
     FIFO semaphore of one, since an abandoned stream is closed by another task than the one that opened it."""
     return _locks.setdefault(loaded.path, anyio.Semaphore(1))
+
+
+def prefix_cache(loaded: LoadedModel) -> PrefixCache:
+    """The KV prefix cache of one loaded model (used under `model_lock`, so one generation at a time)."""
+    return _prefix_caches.setdefault(loaded.path, PrefixCache())
 
 
 def chat_dicts(messages: Sequence[ChatMessage], *, tool_role: bool) -> list[dict[str, Any]]:
@@ -106,8 +113,6 @@ class LocalModel:
                 stop.set()  # nobody is listening any more
 
         def produce() -> None:
-            from f1.decoding.generate import GenerationStats, generate
-
             try:
                 ids = prompt_ids(loaded.tokenizer, messages)
                 stats = GenerationStats()
@@ -120,6 +125,7 @@ class LocalModel:
                     max_new_tokens=max_tokens,
                     temperature=temperature,
                     stats=stats,
+                    prefix_cache=prefix_cache(loaded),
                 )
                 reported, prompt = 0, len(ids)
                 try:
