@@ -198,3 +198,18 @@ def test_a_looping_plan_stops_at_the_first_repeated_step() -> None:
     events = collect(e)
     assert [ev.step.args["city"] for ev in events if isinstance(ev, StepDecoded)] == ["Paris", "Rome"]
     assert [s.args["city"] for s in events[-1].plan.steps] == ["Paris", "Rome"]
+
+
+def test_a_plan_cut_off_by_the_token_budget_keeps_its_closed_steps() -> None:
+    from f1.decoding.grammar import Grammar
+
+    class Constrained(ScriptedModel):
+        async def stream(self, messages: Any, *, grammar: Grammar | None = None, **kwargs: Any) -> Any:
+            assert grammar is not None  # the planner asked for grammar-constrained output
+            async for chunk in super().stream(messages, grammar=grammar, **kwargs):
+                yield chunk
+
+    cut = plan_json(("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"}))[:-30]
+    e = Engine([get_weather, add], model=Constrained([cut]))
+    events = collect(e)
+    assert [s.args["city"] for s in events[-1].plan.steps] == ["Paris"]

@@ -39,6 +39,11 @@ class StepStream:
         return len(self._ids)
 
     @property
+    def is_complete(self) -> bool:
+        """Whether the text fed so far closes its outermost JSON value."""
+        return self._depth == 0 and not self._in_string and bool(self.text.strip())
+
+    @property
     def text(self) -> str:
         """Everything fed so far."""
         return "".join(self._text)

@@ -118,8 +118,10 @@ class Planner:
                         if repeated:
                             # Small models loop; the same call with the same arguments twice is never needed.
                             break
+                # Grammar-constrained output only breaks off when it runs out of tokens: keep the closed steps.
+                truncated = grammar is not None and bool(emitted) and not stream.is_complete
                 try:
-                    plan = Plan(steps=emitted) if repeated else self._finish(stream, "".join(text))
+                    plan = Plan(steps=emitted) if repeated or truncated else self._finish(stream, "".join(text))
                     validate_plan(plan, offered)
                     break
                 except PlanError as exc:
