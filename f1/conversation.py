@@ -45,10 +45,9 @@ def call_id(turn: int, step_id: int) -> str:
 
 def _args(trace: Trace, step_id: int, planned: dict[str, Any]) -> dict[str, Any]:
     try:
-        resolved = trace.record(step_id).resolved_args
+        return trace.record(step_id).used_args
     except KeyError:
         return planned
-    return resolved if resolved is not None else planned
 
 
 def _outcome(trace: Trace, step_id: int) -> str:

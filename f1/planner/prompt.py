@@ -109,7 +109,7 @@ def render_results(plan: Plan, trace: Trace) -> str:
         except KeyError:
             lines.append(f"${step.id} = {step.tool}(...) -> not run")
             continue
-        args = json.dumps(record.resolved_args if record.resolved_args is not None else step.args)
+        args = json.dumps(record.used_args)
         if record.status is StepStatus.ok:
             outcome = _truncate(json.dumps(record.result, default=str))
         else:

@@ -62,6 +62,11 @@ class StepRecord(BaseModel):
         self.__pydantic_fields_set__.update(changes)
 
     @property
+    def used_args(self) -> dict[str, Any]:
+        """The arguments the tool got: resolved where references were resolved, else as planned."""
+        return self.resolved_args if self.resolved_args is not None else self.args
+
+    @property
     def duration(self) -> float | None:
         if self.started_at is None or self.ended_at is None:
             return None
