@@ -39,6 +39,9 @@ class EngineConfig(BaseModel):
     temperature: float = Field(0.0, ge=0.0)
     max_concurrency: int = Field(64, ge=1)
     few_shot: bool = True
+    # A step whose tool name the planner gave a log-probability below this (it wanted a tool nobody offered, and
+    # the grammar steered it onto one) ends the plan; None keeps every step. Local models report log-probs.
+    min_tool_logprob: float | None = -4.5
 
 
 @dataclass(slots=True)
@@ -143,6 +146,7 @@ class Engine:
             max_answer_tokens=c.max_answer_tokens,
             temperature=c.temperature,
             examples=PLAN_EXAMPLES if c.few_shot else (),
+            min_tool_logprob=c.min_tool_logprob,
         )
 
     def candidates(self, query: str, tools: Sequence[ToolSpec] | None = None) -> list[ToolSpec]:

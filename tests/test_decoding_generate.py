@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from f1.decoding.generate import GenerationStats, generate
+from f1.decoding.generate import Delta, GenerationStats, generate
 from f1.decoding.grammar import Grammar, plan_grammar
 from f1.decoding.steps import StepStream
 from f1.plan import parse_plan_json, validate_plan
@@ -31,11 +31,15 @@ def model() -> Iterator[Any]:
     torch.set_num_threads(threads)
 
 
+def text_of(deltas: Iterator[Delta]) -> str:
+    return "".join(delta.text for delta in deltas)
+
+
 def run(model: Any, grammar: Grammar | None, **kwargs: Any) -> tuple[str, GenerationStats]:
     tokenizer = test_tokenizer()
     stats = GenerationStats()
     prompt = tokenizer.encode("Plan:", add_special_tokens=False)
-    text = "".join(generate(model, tokenizer, prompt, grammar=grammar, stats=stats, **kwargs))
+    text = "".join(delta.text for delta in generate(model, tokenizer, prompt, grammar=grammar, stats=stats, **kwargs))
     return text, stats
 
 
@@ -78,7 +82,7 @@ def test_unconstrained_generation_stops_at_max_new_tokens(model: Any) -> None:
 def test_deltas_never_split_a_character(model: Any) -> None:
     grammar = Grammar("fixed", '%llguidance {}\nstart: "héllo ▁ 日本 🙂"')
     tokenizer = test_tokenizer()
-    deltas = list(generate(model, tokenizer, tokenizer.encode("x"), grammar=grammar, max_new_tokens=50))
+    deltas = [delta.text for delta in generate(model, tokenizer, tokenizer.encode("x"), grammar=grammar, max_new_tokens=50)]
     assert "".join(deltas) == "héllo ▁ 日本 🙂"
     assert all("\ufffd" not in delta for delta in deltas)
 
@@ -89,7 +93,7 @@ def test_steps_stream_out_of_a_generation(model: Any) -> None:
     stream = StepStream(TOOLS)
     seen = []
     for delta in generate(model, tokenizer, tokenizer.encode("x"), grammar=grammar, temperature=1.0, seed=3):
-        seen += stream.feed(delta)
+        seen += stream.feed(delta.text)
     assert seen and seen == stream.plan().steps
 
 
@@ -103,8 +107,27 @@ def test_prefix_cache_reuses_a_shared_prompt_and_changes_nothing(model: Any) -> 
     cache = PrefixCache(min_shared=4)
     for prompt in prompts:
         plain, cached = GenerationStats(), GenerationStats()
-        expected = "".join(generate(model, tokenizer, prompt, grammar=grammar, stats=plain, max_new_tokens=48))
-        got = "".join(generate(model, tokenizer, prompt, grammar=grammar, stats=cached, max_new_tokens=48, prefix_cache=cache))
+        expected = text_of(generate(model, tokenizer, prompt, grammar=grammar, stats=plain, max_new_tokens=48))
+        got = text_of(generate(model, tokenizer, prompt, grammar=grammar, stats=cached, max_new_tokens=48, prefix_cache=cache))
         assert got == expected
     assert cached.cached_prompt_tokens >= len(shared)  # the second prompt reused the first one's shared prefix
     assert plain.cached_prompt_tokens == 0
+
+
+def test_deltas_carry_the_unmasked_log_probability_of_their_tokens(model: Any) -> None:
+    """A fast-forwarded token gets the log-prob it would get if it were decoded one call at a time (scored from
+    the rows of the call that feeds it), except the grammar's final forced block, which no call scores (0)."""
+    tokenizer = test_tokenizer()
+    grammar = plan_grammar(BOUNDED, min_steps=1, max_steps=2, max_string_length=6)
+    prompt = tokenizer.encode("Plan:", add_special_tokens=False)
+    fast = list(generate(model, tokenizer, prompt, grammar=grammar, max_new_tokens=120))
+    slow = list(generate(model, tokenizer, prompt, grammar=grammar, max_new_tokens=120, fast_forward=False))
+    assert text_of(iter(fast)) == text_of(iter(slow))
+    assert all(delta.logprob <= 0 for delta in slow) and sum(delta.logprob for delta in slow) < -1
+    tail = fast[-1].text
+    assert fast[-1].logprob == 0.0 and tail.endswith("]}")
+    while tail:
+        delta = slow.pop()
+        assert tail.endswith(delta.text)
+        tail = tail[: -len(delta.text)]  # the slow run's scores of the tokens the fast run left unscored
+    assert sum(delta.logprob for delta in fast) == pytest.approx(sum(delta.logprob for delta in slow), abs=1e-3)

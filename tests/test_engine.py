@@ -12,6 +12,7 @@ from f1.conversation import Conversation
 from f1.engine import Engine, EngineConfig
 from f1.errors import PlanError, ToolSpecError
 from f1.planner.backends import ScriptedModel
+from f1.planner.backends.base import Chunk
 from f1.planner.events import PlanDone, StepDecoded, TextDelta
 from f1.scheduler import StepStatus
 from f1.tools import ToolSpec, tool
@@ -213,3 +214,43 @@ def test_a_plan_cut_off_by_the_token_budget_keeps_its_closed_steps() -> None:
     e = Engine([get_weather, add], model=Constrained([cut]))
     events = collect(e)
     assert [s.args["city"] for s in events[-1].plan.steps] == ["Paris"]
+
+
+class Steered(ScriptedModel):
+    """Reports log-probabilities: the tokens of the tool name `unwanted` get a tiny one, as when the grammar
+    steers a model that wanted some other tool onto an offered one."""
+
+    def __init__(self, replies: list[str], unwanted: str) -> None:
+        super().__init__(replies, chunk_size=4)
+        self.unwanted = unwanted
+
+    async def stream(self, messages: Any, **kwargs: Any) -> Any:
+        sent, marker = "", f'"tool":"{self.unwanted}"'
+        async for chunk in super().stream(messages, **kwargs):
+            full = sent + chunk.text
+            start = full.find(marker) + len(marker) - len(self.unwanted) - 1 if marker in full else len(full)
+            overlaps = start < len(full) and start + len(self.unwanted) > len(sent)
+            sent = full
+            yield Chunk(chunk.text, chunk.completion_tokens, chunk.prompt_tokens, logprob=-10.0 if overlaps else -0.01)
+
+
+def test_a_step_whose_tool_the_model_did_not_want_ends_the_plan() -> None:
+    reply = plan_json(("get_weather", {"city": "Paris"}), ("add", {"a": 1, "b": 2}))
+    e = Engine([get_weather, add], model=Steered([reply, finish("5")], unwanted="add"))
+    plan = anyio.run(e.aplan, "weather in Paris")
+    assert [s.tool for s in plan.steps] == ["get_weather"]
+
+
+def test_a_first_step_the_model_did_not_want_leaves_no_call_and_a_direct_answer() -> None:
+    reply = plan_json(("add", {"a": 1, "b": 2}))
+    e = Engine([get_weather, add], model=Steered([reply, "I can't help with that."], unwanted="add"))
+    solution = e.solve("Write me a poem")
+    assert solution.plan.steps == [] and solution.answer == "I can't help with that." and CALLS == []
+
+
+def test_the_unwanted_step_cut_respects_config_and_tool_choice() -> None:
+    reply = plan_json(("add", {"a": 1, "b": 2}))
+    keep_all = Engine([get_weather, add], model=Steered([reply], unwanted="add"), config=EngineConfig(min_tool_logprob=None))
+    assert [s.tool for s in anyio.run(keep_all.aplan, "1 + 2").steps] == ["add"]
+    required = Engine([get_weather, add], model=Steered([reply], unwanted="add"))
+    assert [s.tool for s in anyio.run(lambda: required.aplan("1 + 2", tool_choice="required")).steps] == ["add"]

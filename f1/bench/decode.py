@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for mode, grammar in (("constrained", plan_grammar(tools)), ("unconstrained", None)):
             stats = GenerationStats()
             text = "".join(
-                generate(loaded.model, loaded.tokenizer, ids, grammar=grammar, engine=args.engine,
+                delta.text
+                for delta in generate(loaded.model, loaded.tokenizer, ids, grammar=grammar, engine=args.engine,
                          max_new_tokens=args.max_new_tokens, stats=stats)
             )
             try:

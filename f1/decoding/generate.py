@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import inspect
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,14 @@ class GenerationStats:
     mask_seconds: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """Generated text and the log-probability the model itself (before any grammar mask) gave its tokens."""
+
+    text: str
+    logprob: float
+
+
 def generate(
     model: Any,
     tokenizer: Any,
@@ -41,14 +50,15 @@ def generate(
     stats: GenerationStats | None = None,
     fast_forward: bool = True,
     prefix_cache: PrefixCache | None = None,
-) -> Iterator[str]:
-    """Yield the completion of `prompt_ids` as text deltas (never splitting a UTF-8 character).
+) -> Iterator[Delta]:
+    """Yield the completion of `prompt_ids` as `Delta`s (text never splitting a UTF-8 character).
 
     Greedy at temperature 0, else sampling (seeded by `seed`). Under a grammar, tokens it forbids are masked and
     tokens it forces are appended in the same forward call as the sampled token before them (`fast_forward`).
     Stops at the grammar's end, at EOS, or after `max_new_tokens`. With `prefix_cache`, the keys and values of
     the longest prompt prefix seen before are reused (a shared system prompt is computed once). Forward calls run under
-    `torch.inference_mode` (not the caller's code between deltas).
+    `torch.inference_mode` (not the caller's code between deltas). A forced block is yielded after the forward
+    call that scores it (its log-probability comes from that call's logits), so it arrives one call later.
     """
     import torch
 
@@ -71,51 +81,65 @@ def generate(
     cache = {_cache_argument(model): kv if kv is not None else _new_cache(model)}
     fed: list[int] = list(prompt_ids[:reused])  # the tokens whose keys and values the cache holds
 
-    def next_token(ids: list[int]) -> int:
-        """One forward call over `ids` (extending the KV cache), then mask and sample."""
+    keep = "logits_to_keep" in inspect.signature(model.forward).parameters
+
+    def next_token(ids: list[int], unscored: int) -> tuple[list[float], int, float]:
+        """One forward call over `ids` (extending the KV cache): the log-probabilities of its last `unscored`
+        tokens, then the masked, sampled next token and its own (unmasked) log-probability."""
         with torch.inference_mode():
             stats.forward_calls += 1
-            output = model(input_ids=torch.tensor([ids], device=device), use_cache=True, **cache)
+            rows = {"logits_to_keep": unscored + 1} if keep else {}
+            output = model(input_ids=torch.tensor([ids], device=device), use_cache=True, **rows, **cache)
             fed.extend(ids)
+            logprobs = torch.log_softmax(output.logits[0, -(unscored + 1) :].float(), dim=-1)
+            scored = [float(logprobs[row, token]) for row, token in enumerate(ids[len(ids) - unscored :])]
             logits = output.logits[0, -1].float()
             if matcher is not None:
                 mask_started = time.perf_counter()
                 matcher.mask_logits(logits)
                 stats.mask_seconds += time.perf_counter() - mask_started
-            return _sample(logits, temperature, generator)
+            token = _sample(logits, temperature, generator)
+            return scored, token, float(logprobs[-1, token])
 
-    def advance(tokens: list[int], *, forced: bool) -> Iterator[str]:
+    logprob = 0.0  # of tokens whose text is not complete yet
+
+    def advance(tokens: list[int], logprobs: list[float], *, forced: bool) -> Iterator[Delta]:
+        nonlocal logprob
         stats.tokens += len(tokens)
         stats.forced_tokens += len(tokens) if forced else 0
-        yield from _emit(decoder, pieces, tokens)
+        logprob += sum(logprobs)
+        text = decoder.decode(b"".join(pieces[token] for token in tokens))
+        if text:
+            yield Delta(text, logprob)
+            logprob = 0.0
 
     try:
         pending = list(prompt_ids[reused:])
         stats.prompt_tokens += len(prompt_ids)
         stats.cached_prompt_tokens += reused
         produced = 0
-        if matcher is not None and fast_forward:
-            forced = matcher.forced_tokens()[:max_new_tokens]
-            if forced and matcher.consume(forced):
-                pending += forced  # prefilled with the prompt
-                produced += len(forced)
-                yield from advance(forced, forced=True)
+        deferred: list[int] = []  # forced tokens fed with `pending`, yielded once scored
         while produced < max_new_tokens and not (matcher is not None and matcher.is_stopped()):
-            token = next_token(pending)
+            if matcher is not None and fast_forward:
+                forced = matcher.forced_tokens()[: max_new_tokens - produced]
+                if forced and matcher.consume(forced):
+                    pending += forced  # forwarded with the prompt, or with the sampled token before them
+                    produced += len(forced)
+                    deferred = forced
+                    if matcher.is_stopped() or produced >= max_new_tokens:
+                        break
+            scored, token, token_logprob = next_token(pending, len(deferred))
+            yield from advance(deferred, scored, forced=True)
+            deferred = []
             if token in stop_ids or (matcher is not None and not matcher.consume([token])):
                 break  # EOS (only sampled where the grammar allows it), or a grammar dead end
             pending = [token]
             produced += 1
-            yield from advance(pending, forced=False)
-            if matcher is not None and fast_forward and not matcher.is_stopped():
-                forced = matcher.forced_tokens()[: max_new_tokens - produced]
-                if forced and matcher.consume(forced):
-                    pending += forced  # forwarded together with the sampled token
-                    produced += len(forced)
-                    yield from advance(forced, forced=True)
+            yield from advance(pending, [token_logprob], forced=False)
+        yield from advance(deferred, [], forced=True)  # the grammar's last forced tokens: never scored (0)
         tail = decoder.decode(b"", final=True)
         if tail:
-            yield tail
+            yield Delta(tail, logprob)
     finally:
         stats.seconds += time.perf_counter() - started
         if prefix_cache is not None:
@@ -162,12 +186,6 @@ def _shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return length
 
 
-def _emit(decoder: codecs.IncrementalDecoder, pieces: list[bytes], tokens: list[int]) -> Iterator[str]:
-    text = decoder.decode(b"".join(pieces[token] for token in tokens))
-    if text:
-        yield text
-
-
 def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> int:
     import torch
 
@@ -181,8 +199,6 @@ def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator
 
 def _cache_argument(model: Any) -> str:
     """The forward() keyword for the KV cache: ``cache`` in recent transformers, ``past_key_values`` before."""
-    import inspect
-
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 

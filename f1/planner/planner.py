@@ -14,6 +14,7 @@ from f1.decoding.steps import StepStream
 from f1.errors import PlanError
 from f1.plan import Plan, Step, validate_plan
 from f1.planner.backends.base import ModelBackend
+from f1.planner.confidence import ToolNameScores
 from f1.planner.events import PlanDone, PlanEvent, StepDecoded, TextDelta, Usage
 from f1.planner.messages import ChatMessage
 from f1.planner.prompt import PLAN_EXAMPLES, answer_messages, plan_messages
@@ -69,7 +70,11 @@ def forced_tool_name(tool_choice: ToolChoice) -> str | None:
 
 
 class Planner:
-    """Turns a conversation and a tool set into a stream of `PlanEvent`s."""
+    """Turns a conversation and a tool set into a stream of `PlanEvent`s.
+
+    With `min_tool_logprob`, under the grammar and `tool_choice="auto"`, a step whose tool name the model itself
+    gave a lower log-probability (it wanted a tool nobody offered) ends the plan before that step.
+    """
 
     def __init__(
         self,
@@ -79,8 +84,10 @@ class Planner:
         max_answer_tokens: int = 256,
         temperature: float = 0.0,
         examples: Sequence[tuple[str, str]] = PLAN_EXAMPLES,
+        min_tool_logprob: float | None = None,
     ) -> None:
         self.model = model
+        self.min_tool_logprob = min_tool_logprob
         self.examples = examples
         self.max_plan_tokens = max_plan_tokens
         self.max_answer_tokens = max_answer_tokens
@@ -95,33 +102,36 @@ class Planner:
             offered = {spec.name: spec for spec in request.offered()}
             messages = plan_messages(history, list(offered.values()), examples=self.examples)
             grammar = request.grammar()
+            abstains = grammar is not None and request.tool_choice == "auto"
             for attempt in (1, 2):
                 stream = StepStream()
+                names = ToolNameScores()
                 text: list[str] = []
                 emitted: list[Step] = []
                 seen: set[str] = set()
-                repeated = False
+                cut = False
                 async with aclosing(
                     self.model.stream(messages, grammar=grammar, max_tokens=self.max_plan_tokens, temperature=self.temperature)
                 ) as chunks:
                     async for chunk in chunks:
                         usage += Usage(chunk.prompt_tokens, chunk.completion_tokens)
                         text.append(chunk.text)
+                        names.feed(chunk)
                         for step in stream.feed(chunk.text):
                             key = json.dumps([step.tool, step.args], sort_keys=True)
-                            repeated = key in seen
-                            if repeated:
+                            # Small models loop (the same call twice is never needed), or get steered onto a tool.
+                            cut = key in seen or (abstains and self._unwanted(names.logprob(step)))
+                            if cut:
                                 break
                             seen.add(key)
                             emitted.append(step)
                             yield StepDecoded(step)
-                        if repeated:
-                            # Small models loop; the same call with the same arguments twice is never needed.
+                        if cut:
                             break
                 # Grammar-constrained output only breaks off when it runs out of tokens: keep the closed steps.
                 truncated = grammar is not None and bool(emitted) and not stream.is_complete
                 try:
-                    plan = Plan(steps=emitted) if repeated or truncated else self._finish(stream, "".join(text))
+                    plan = Plan(steps=emitted) if cut or truncated else self._finish(stream, "".join(text))
                     validate_plan(plan, offered)
                     break
                 except PlanError as exc:
@@ -144,6 +154,9 @@ class Planner:
                 yield TextDelta(chunk.text)
             answer = "".join(parts).strip()
         yield PlanDone(plan=plan, answer=answer, usage=usage, seconds=time.perf_counter() - started)
+
+    def _unwanted(self, logprob: float | None) -> bool:
+        return self.min_tool_logprob is not None and logprob is not None and logprob < self.min_tool_logprob
 
     @staticmethod
     def _finish(stream: StepStream, text: str) -> Plan:

@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A piece of generated text; token counts add up over a generation to its usage."""
+    """A piece of generated text; token counts add up over a generation to its usage. `logprob`: the log-
+    probability the model gave the text before any grammar mask, where the backend knows it."""
 
     text: str
     completion_tokens: int = 0
     prompt_tokens: int = 0
+    logprob: float | None = None
 
 
 @runtime_checkable

@@ -129,10 +129,11 @@ class LocalModel:
                 )
                 reported, prompt = 0, len(ids)
                 try:
-                    for text in deltas:
+                    for delta in deltas:
                         if stop.is_set():
                             return
-                        deliver(Chunk(text, completion_tokens=stats.tokens - reported, prompt_tokens=prompt))
+                        used = stats.tokens - reported
+                        deliver(Chunk(delta.text, completion_tokens=used, prompt_tokens=prompt, logprob=delta.logprob))
                         reported, prompt = stats.tokens, 0
                 finally:
                     deltas.close()
