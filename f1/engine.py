@@ -167,8 +167,10 @@ class Engine:
         tool_choice: ToolChoice = "auto",
         parallel_tool_calls: bool = True,
         constrained: bool = True,
+        direct_answer: bool = True,
     ) -> AsyncIterator[PlanEvent]:
-        """Stream a plan for the conversation without running it (what the OpenAI endpoint's model mode needs)."""
+        """Stream a plan for the conversation without running it (what the OpenAI endpoint's model mode needs);
+        an empty plan comes with the model's direct answer unless `direct_answer` is false."""
         history = _history(messages)
         pool = list(self.specs.values()) if tools is None else list(tools)
         request = PlanRequest(
@@ -177,13 +179,15 @@ class Engine:
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
             constrained=constrained,
+            direct_answer=direct_answer,
         )
         async for event in self.planner.stream(history, request):
             yield event
 
     async def aplan(self, messages: Task, **kwargs: Any) -> Plan:
-        """The plan for the conversation, not run. Keyword arguments as for `aplan_stream`."""
-        async for event in self.aplan_stream(messages, **kwargs):
+        """The plan for the conversation, not run (no direct answer is generated). Keyword arguments as for
+        `aplan_stream`."""
+        async for event in self.aplan_stream(messages, **kwargs, direct_answer=False):
             if isinstance(event, PlanDone):
                 return event.plan
         raise F1Error("planning stream ended without a plan")

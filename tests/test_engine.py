@@ -254,3 +254,8 @@ def test_the_unwanted_step_cut_respects_config_and_tool_choice() -> None:
     assert [s.tool for s in anyio.run(keep_all.aplan, "1 + 2").steps] == ["add"]
     required = Engine([get_weather, add], model=Steered([reply], unwanted="add"))
     assert [s.tool for s in anyio.run(lambda: required.aplan("1 + 2", tool_choice="required")).steps] == ["add"]
+
+
+def test_aplan_of_an_empty_plan_generates_no_answer() -> None:
+    e, model = engine('{"steps":[]}')  # a single reply: asking for a direct answer would exhaust the script
+    assert anyio.run(e.aplan, "hello").steps == [] and len(model.calls) == 1

@@ -31,6 +31,7 @@ class PlanRequest:
     tool_choice: ToolChoice = "auto"
     parallel_tool_calls: bool = True
     constrained: bool = True
+    direct_answer: bool = True  # when no tool is called, also stream the model's answer in text
 
     def offered(self) -> list[ToolSpec]:
         """The tools the grammar may name (a named tool_choice narrows them to one)."""
@@ -94,7 +95,8 @@ class Planner:
         self.temperature = temperature
 
     async def stream(self, history: Sequence[ChatMessage], request: PlanRequest) -> AsyncIterator[PlanEvent]:
-        """Yield each step as soon as the model closes it, a direct answer if no tool is used, then `PlanDone`."""
+        """Yield each step as soon as the model closes it, a direct answer if no tool is used (and the request asks
+        for one), then `PlanDone`."""
         started = time.perf_counter()
         usage = Usage()
         plan = Plan()
@@ -144,7 +146,7 @@ class Planner:
                         ChatMessage(role="user", content=f"That reply is invalid: {exc}. Reply with the corrected JSON only."),
                     ]
         answer: str | None = None
-        if not plan.steps:
+        if not plan.steps and request.direct_answer:
             parts: list[str] = []
             async for chunk in self.model.stream(
                 answer_messages(history), max_tokens=self.max_answer_tokens, temperature=self.temperature
