@@ -398,7 +398,8 @@ class _MultiTurnRun:
                         valid = False
                         history.append(ChatMessage(role="assistant", content=f"(unusable output: {exc})"))
                         break
-                    if not plan.steps:
+                    if not plan.steps:  # the turn ends; the next request must not follow the last one unanswered
+                        history.append(ChatMessage(role="assistant", content=plan.model_dump_json()))
                         break
                     valid = valid and _schema_error(plan, specs) is None
                     rounds.append(self._run_plan(plan, history))
