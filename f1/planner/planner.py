@@ -130,8 +130,9 @@ class Planner:
                             yield StepDecoded(step)
                         if cut:
                             break
-                # Grammar-constrained output only breaks off when it runs out of tokens: keep the closed steps.
-                truncated = grammar is not None and bool(emitted) and not stream.is_complete
+                # Grammar-constrained output only breaks off when it runs out of tokens: keep the closed steps (if a
+                # runaway first step used up the budget, none: the plan is empty rather than broken).
+                truncated = grammar is not None and not stream.is_complete
                 try:
                     plan = Plan(steps=emitted) if cut or truncated else self._finish(stream, "".join(text))
                     validate_plan(plan, offered)
