@@ -199,3 +199,13 @@ def test_joiner_and_text_grammars() -> None:
 def test_grammar_key_identifies_the_lark_text() -> None:
     assert plan_grammar(SPECS).key == plan_grammar(list(SPECS)).key
     assert plan_grammar(SPECS).key != plan_grammar(SPECS[:2]).key
+
+
+def test_required_keys_without_property_schemas_are_generated() -> None:
+    """BFCL has objects that only list `required` names (parallel_29): the grammar must produce those keys."""
+    population = {"type": "object", "required": ["adults", "children"]}
+    spec = ToolSpec(name="waste", parameters={"type": "object", "properties": {"population": population}, "required": ["population"]})
+    grammar = plan_grammar([spec])
+    assert accepts(grammar, plan_text(("waste", {"population": {"adults": 2, "children": [1]}})))
+    assert not accepts(grammar, plan_text(("waste", {"population": {"adults": 2}})))
+    assert not accepts(grammar, plan_text(("waste", {"population": {}})))

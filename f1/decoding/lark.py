@@ -162,6 +162,11 @@ class LarkWriter:
     def _object(self, schema: Mapping[str, Any]) -> str:
         properties: Mapping[str, Any] = schema.get("properties") or {}
         extra = schema.get("additionalProperties", True)
+        unlisted = [name for name in schema.get("required") or () if name not in properties]
+        if unlisted:  # required but not described: generated as properties of the additional-properties schema
+            if extra is False:
+                return self._embedded(schema)  # unsatisfiable; the embedded JSON schema says so
+            properties = {**properties, **dict.fromkeys(unlisted, {} if extra is True else extra)}
         if not properties:
             if extra is False:
                 return '"{}"'
