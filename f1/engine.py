@@ -41,7 +41,7 @@ class EngineConfig(BaseModel):
     few_shot: bool = True
     # A step whose tool name the planner gave a log-probability below this (it wanted a tool nobody offered, and
     # the grammar steered it onto one) ends the plan; None keeps every step. Local models report log-probs.
-    min_tool_logprob: float | None = -4.5
+    min_tool_logprob: float | None = -6.0
 
 
 @dataclass(slots=True)
