@@ -15,26 +15,25 @@ from f1.planner.backends.base import Chunk
 
 
 class ToolNameScores:
-    """Follows a plan's chunks; `logprob(step)` is the log-probability of the tokens spelling the step's tool name
-    (the chunks overlapping it: a fast-forwarded chunk may add a few near-certain structural tokens), or None when
-    the backend reports none. Steps are asked for in order."""
+    """Follows where a plan's chunks lie in its text and their log-probabilities; `logprob(step, text)` is the
+    log-probability of the tokens spelling the step's tool name (the chunks overlapping it: a fast-forwarded chunk
+    may add a few near-certain structural tokens), or None when the backend reports none. Steps are asked for in
+    order."""
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
         self._chunks: list[tuple[int, int, float | None]] = []  # start, end, logprob
         self._length = 0
         self._cursor = 0  # where the previous step's tool name ended
 
     def feed(self, chunk: Chunk) -> None:
-        """Add the next chunk of the plan's text."""
-        self._parts.append(chunk.text)
+        """Note the next chunk of the plan."""
         self._chunks.append((self._length, self._length + len(chunk.text), chunk.logprob))
         self._length += len(chunk.text)
 
-    def logprob(self, step: Step) -> float | None:
-        """The log-probability of `step`'s tool name, the next one in the text."""
+    def logprob(self, step: Step, text: str) -> float | None:
+        """The log-probability of `step`'s tool name, the next one in `text` (the chunks fed so far, joined)."""
         name = json.dumps(step.tool)
-        found = re.compile(r'"tool"\s*:\s*' + re.escape(name)).search("".join(self._parts), self._cursor)
+        found = re.compile(r'"tool"\s*:\s*' + re.escape(name)).search(text, self._cursor)
         if found is None:
             return None
         self._cursor = found.end()

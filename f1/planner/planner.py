@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import aclosing
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,7 +108,6 @@ class Planner:
             for attempt in (1, 2):
                 stream = StepStream()
                 names = ToolNameScores()
-                text: list[str] = []
                 emitted: list[Step] = []
                 seen: set[str] = set()
                 cut = False
@@ -117,12 +116,11 @@ class Planner:
                 ) as chunks:
                     async for chunk in chunks:
                         usage += Usage(chunk.prompt_tokens, chunk.completion_tokens)
-                        text.append(chunk.text)
                         names.feed(chunk)
                         for step in stream.feed(chunk.text):
                             key = json.dumps([step.tool, step.args], sort_keys=True)
                             # Small models loop (the same call twice is never needed), or get steered onto a tool.
-                            cut = key in seen or (abstains and self._unwanted(names.logprob(step)))
+                            cut = key in seen or (abstains and self._unwanted(names.logprob(step, stream.text)))
                             if cut:
                                 break
                             seen.add(key)
@@ -134,7 +132,7 @@ class Planner:
                 # runaway first step used up the budget, none: the plan is empty rather than broken).
                 truncated = grammar is not None and not stream.is_complete
                 try:
-                    plan = Plan(steps=emitted) if cut or truncated else self._finish(stream, "".join(text))
+                    plan = Plan(steps=emitted) if cut or truncated else self._finish(stream)
                     validate_plan(plan, offered)
                     break
                 except PlanError as exc:
@@ -143,7 +141,7 @@ class Planner:
                     # One repair round for backends whose output is not grammar-exact (remote, unconstrained).
                     messages = [
                         *messages,
-                        ChatMessage(role="assistant", content="".join(text)),
+                        ChatMessage(role="assistant", content=stream.text),
                         ChatMessage(role="user", content=f"That reply is invalid: {exc}. Reply with the corrected JSON only."),
                     ]
         answer: str | None = None
@@ -162,8 +160,8 @@ class Planner:
         return self.min_tool_logprob is not None and logprob is not None and logprob < self.min_tool_logprob
 
     @staticmethod
-    def _finish(stream: StepStream, text: str) -> Plan:
+    def _finish(stream: StepStream) -> Plan:
         try:
             return stream.plan()
         except PlanError as exc:
-            raise PlanError(f"model output is not a plan ({exc.reason}): {text[:300]!r}") from None
+            raise PlanError(f"model output is not a plan ({exc.reason}): {stream.text[:300]!r}") from None
