@@ -1,4 +1,8 @@
-"""A calculator that parses arithmetic with `ast` and walks a small whitelist of nodes; nothing is `eval`ed."""
+"""A calculator that parses arithmetic with `ast` and walks a small whitelist of nodes; nothing is `eval`ed.
+
+Nothing it allows can run long: every operation whose cost grows with its operands is guarded before it runs
+(`**` by its exponent and result size, `round` by its digit count), every integer is at most `MAX_INT_BITS` bits
+(variables and results alike), and the whitelist holds no shifts, factorials, combinatorics or strings."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from f1.tools.registry import tool
 MAX_EXPRESSION_CHARS = 500
 MAX_EXPONENT = 10_000
 MAX_INT_BITS = 4096  # larger integers would make every further step slow; results beyond this are refused
+MAX_ROUND_DIGITS = 1300  # more than a MAX_INT_BITS integer has: round(1, -10**7) would compute 10**(10**7)
 
 Number = int | float
 
@@ -61,7 +66,8 @@ def evaluate(expression: str, variables: dict[str, Number] | None = None) -> Num
     for name, value in (variables or {}).items():
         if not name.isidentifier() or name in _FUNCTIONS:
             raise ToolCallError(f"bad variable name {name!r}", tool="calculate")
-        names[name] = _number(value, f"variable {name!r}")
+        what = f"variable {name!r}"
+        names[name] = _check_size(_number(value, what), what)
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
@@ -105,6 +111,8 @@ def _eval(node: ast.AST, names: dict[str, Number]) -> Number:
         if node.keywords:
             raise ToolCallError("functions take positional arguments only", tool="calculate")
         args = [_eval(arg, names) for arg in node.args]
+        if node.func.id == "round" and len(args) == 2:
+            _check_round_digits(args[1])
         return _check_size(_FUNCTIONS[node.func.id](*args))
     what = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else type(node).__name__
     raise ToolCallError(f"not allowed in an arithmetic expression: {what}", tool="calculate")
@@ -118,11 +126,16 @@ def _check_power(base: Number, exponent: Number) -> None:
             raise ToolCallError(f"{base} ** {exponent} is too large", tool="calculate")
 
 
-def _check_size(value: Any) -> Number:
+def _check_round_digits(digits: Number) -> None:
+    if isinstance(digits, int) and abs(digits) > MAX_ROUND_DIGITS:
+        raise ToolCallError(f"round to {digits} digits: at most {MAX_ROUND_DIGITS} either way", tool="calculate")
+
+
+def _check_size(value: Any, what: str = "the result") -> Number:
     if isinstance(value, complex):
-        raise ToolCallError("the result is a complex number", tool="calculate")
+        raise ToolCallError(f"{what} is a complex number", tool="calculate")
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise ToolCallError("the result is too large", tool="calculate")
+        raise ToolCallError(f"{what} is too large (more than {MAX_INT_BITS} bits)", tool="calculate")
     return value
 
 
