@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 
@@ -17,10 +18,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tools", default=None, help="server-side tools for compound mode (a catalog REF, as `f1 run --tools`)")
     parser.add_argument("--compound-name", default="f1-compound", help="model name that selects compound mode")
     parser.add_argument(
-        "--api-key", default=os.environ.get("F1_SERVER_API_KEY"),
+        "--api-key", default=os.environ.get("F1_SERVER_API_KEY") or None,
         help="require 'Authorization: Bearer KEY' on /v1 (default: $F1_SERVER_API_KEY)",
     )
+    parser.add_argument(
+        "--no-auth", action="store_true", help="serve a non-loopback --host without an API key (anyone may use it)"
+    )
+    parser.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN",
+        help="let web pages of ORIGIN (scheme://host[:port]) call the API; repeatable (default: web pages are refused)",
+    )
+    parser.add_argument(
+        "--allow-write-tools", action="store_true",
+        help="compound mode may run tools that are not idempotent (writes, POSTs); by default they are not served",
+    )
     parser.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, help="largest request body accepted")
+    parser.add_argument("--body-timeout", type=float, default=30.0, help="seconds a request body may take to arrive")
     parser.set_defaults(handler=serve)
 
 
@@ -33,9 +46,26 @@ def serve(args: argparse.Namespace) -> int:
 
     from f1.engine import Engine
     from f1.server import ServerSettings, create_app
+    from f1.server.errors import redact
 
     if args.max_body_bytes < 1:
         raise F1Error(f"--max-body-bytes must be positive, not {args.max_body_bytes}")
+    if args.api_key and args.no_auth:
+        raise F1Error("--no-auth and an API key (--api-key or $F1_SERVER_API_KEY) contradict each other: pick one")
+    if not args.api_key and not args.no_auth and not is_loopback(args.host):
+        raise F1Error(
+            f"--host {args.host} is reachable from other machines: set --api-key (or $F1_SERVER_API_KEY), "
+            "or pass --no-auth to serve it without one"
+        )
+    settings = ServerSettings(
+        model_names=(args.model,) if redact(args.model) == args.model else (),  # never show a URL's password
+        compound_name=args.compound_name if args.tools else None,
+        api_key=args.api_key,
+        max_body_bytes=args.max_body_bytes,
+        cors_origins=tuple(args.cors_origin),
+        allow_write_tools=args.allow_write_tools,
+        body_timeout=args.body_timeout,
+    )
     if args.tools:
         from f1.tools.catalog import load_tools
 
@@ -47,13 +77,12 @@ def serve(args: argparse.Namespace) -> int:
             raise F1Error(f"--tools {args.tools!r}: no implementation for {', '.join(missing)}")
     else:
         engine = Engine(model=args.model)
-    settings = ServerSettings(
-        model_names=(args.model,),
-        compound_name=args.compound_name if args.tools else None,
-        api_key=args.api_key,
-        max_body_bytes=args.max_body_bytes,
-    )
     app = create_app(engine, settings)
+    if app.state.withheld_tools:
+        if len(app.state.withheld_tools) == len(engine.registry):
+            raise F1Error(f"--tools {args.tools!r}: every tool may write; pass --allow-write-tools to serve them")
+        withheld = ", ".join(app.state.withheld_tools)
+        print(f"f1 serve: not serving {withheld} (tools that may write need --allow-write-tools)", file=sys.stderr)
     load = getattr(engine.model, "loaded", None)  # local models load lazily; load now, before the port opens
     if load is not None:
         print(f"f1 serve: loading {engine.model.name} ...", file=sys.stderr)
@@ -61,3 +90,13 @@ def serve(args: argparse.Namespace) -> int:
     print(f"f1 serve: http://{args.host}:{args.port}/v1 serving {', '.join(app.state.served)}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
     return 0
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only: localhost or a loopback address (names are not resolved)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

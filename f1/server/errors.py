@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,6 +14,11 @@ from f1.server.wire import REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
 
 INVALID_REQUEST = "invalid_request_error"
 SERVER_ERROR = "server_error"
+MAX_MESSAGE_CHARS = 1000  # what an error message may quote of a request is cut to fit
+
+_URL_CREDENTIALS = re.compile(r"://[^\s/?#@]*@")  # linear: each scan stops at the next "/"
+_WORD = re.compile(r"\S+")
+_UPSTREAM_STATUS = re.compile(r" (?:HTTP \d{3}|server error): ")  # after "URL:"
 
 
 class APIError(F1Error):
@@ -27,19 +32,38 @@ class APIError(F1Error):
         type: str = INVALID_REQUEST,
         param: str | None = None,
         code: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = ErrorBody(message=message, type=type, param=param, code=code)
+        self.headers = {**({"WWW-Authenticate": "Bearer"} if status == 401 else {}), **(headers or {})}
+        self.body = ErrorBody(message=shorten(message, MAX_MESSAGE_CHARS), type=type, param=param, code=code)
 
     def response(self) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
         return Response(
             ErrorResponse(error=self.body).model_dump_json(),
             status_code=self.status,
-            headers=headers,
+            headers=self.headers,
             media_type="application/json",
         )
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with a note of how many more there were (error messages quote input)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def redact(message: str) -> str:
+    """A message fit for clients: URLs lose their credentials (`user:password@`), and what an upstream server
+    replied (the rest after `URL: HTTP 500: ` or `URL: server error: `) is left out; the server log keeps it all."""
+    message = _URL_CREDENTIALS.sub("://", message)
+    for word in _WORD.finditer(message):
+        status = _UPSTREAM_STATUS.match(message, word.end())
+        if status and word.group().endswith(":") and "://" in word.group():
+            return f"{message[: status.end() - 2]} (the upstream reply is in the server log)"
+    return message
 
 
 def from_validation(exc: ValidationError) -> APIError:
@@ -59,9 +83,9 @@ def from_validation(exc: ValidationError) -> APIError:
 
 
 def engine_error(exc: F1Error) -> APIError:
-    """A deliberate engine failure (the model's output unusable, ...): a 500 that says what went wrong."""
+    """A deliberate engine failure (the model's output unusable, ...): a 500 that says what went wrong, redacted."""
     code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
-    return APIError(str(exc), status=500, type=SERVER_ERROR, code=code)
+    return APIError(redact(str(exc)), status=500, type=SERVER_ERROR, code=code)
 
 
 def internal_error() -> APIError:

@@ -11,6 +11,12 @@ from f1 import __version__
 from f1.server.wire import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ErrorResponse, Health, ModelList
 
 
+SSE_STREAM = (
+    "Server-sent events: each event is one `data: ` line holding a ChatCompletionChunk as JSON (see x-event-data; "
+    "an ErrorResponse if the answer fails after the stream began); the last event is `data: [DONE]`."
+)
+
+
 def openapi_schema(*, secured: bool) -> dict[str, Any]:
     """OpenAPI 3.1 for /v1/chat/completions, /v1/models and /health. `secured`: bearer auth on /v1."""
     models: list[tuple[type[BaseModel], str]] = [(ChatCompletionRequest, "validation")]
@@ -40,7 +46,10 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
                             "description": "The answer; with stream=true, server-sent chat.completion.chunk events",
                             "content": {
                                 "application/json": {"schema": ref(ChatCompletion)},
-                                "text/event-stream": {"schema": ref(ChatCompletionChunk)},
+                                "text/event-stream": {
+                                    "schema": {"type": "string", "description": SSE_STREAM},
+                                    "x-event-data": ref(ChatCompletionChunk),
+                                },
                             },
                         },
                         **errors,
