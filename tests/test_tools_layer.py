@@ -145,9 +145,9 @@ def test_seal_tools_entries_read_and_round_trip() -> None:
         assert ToolSpec.from_any(entry) == spec
 
 
-def test_seal_tools_required_names_outside_parameters_are_dropped() -> None:
+def test_seal_tools_required_names_outside_parameters_are_kept() -> None:
     spec = ToolSpec.from_seal({"api_name": "s", "parameters": {"a": {"type": "int"}}, "required": ["a", "ghost"]})
-    assert spec.required == ["a"] and spec.parameters["properties"]["a"] == {"type": "integer"}
+    assert spec.required == ["a", "ghost"] and spec.parameters["properties"]["a"] == {"type": "integer"}
 
 
 def test_from_any_detects_our_own_format_and_rejects_non_objects() -> None:

@@ -8,9 +8,8 @@ import json
 import re
 from pathlib import Path
 
-import jsonschema
-
 from f1.errors import F1Error
+from f1.schemas import schema_validator
 from f1.tools.catalog import SPECS_DIR, export_specs, load_tools, specs_of
 from f1.tools.spec import ToolSpec
 
@@ -94,7 +93,7 @@ def _validate(args: argparse.Namespace) -> int:
         f"{spec.name}: example {index}: {error.message}"
         for spec in specs
         for index, example in enumerate(spec.examples)
-        for error in jsonschema.Draft202012Validator(spec.parameters).iter_errors(example)
+        for error in schema_validator(spec.parameters).iter_errors(example)
     ]
     if problems:
         raise F1Error(f"{len(problems)} problem(s) in {args.path}:\n  " + "\n  ".join(problems))

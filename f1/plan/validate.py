@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Set as AbstractSet
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from pydantic import ValidationError
+from referencing.exceptions import Unresolvable
 
+from f1.cache import BoundedCache, text_key
 from f1.errors import PlanError
 from f1.plan.fastcheck import Check, compile_check
 from f1.plan.model import Plan, Step
 from f1.plan.refs import parse_ref
+from f1.schemas import schema_validator
 
 if TYPE_CHECKING:
     from f1.tools.spec import ToolSpec
@@ -91,7 +93,11 @@ def validate_args(tool: str, args: Any, schema: Mapping[str, Any], *, step: int 
     fast, validator = _checkers(schema)
     if fast is not None and fast(args, allow_refs):
         return
-    for error in sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path)):
+    try:
+        errors = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+    except Unresolvable as exc:  # a schema that never went through ToolSpec's checks
+        raise PlanError(f"{tool}: its schema has a reference that does not resolve inside it: {exc}", step=step) from None
+    for error in errors:
         if allow_refs and _stands_for_a_ref(error):
             continue
         where = "/".join(str(part) for part in error.absolute_path) or "args"
@@ -111,26 +117,25 @@ def _stands_for_a_ref(error: jsonschema.ValidationError) -> bool:
 
 
 _Checkers = tuple[Check | None, jsonschema.protocols.Validator]
-_BY_IDENTITY: dict[int, tuple[Mapping[str, Any], _Checkers]] = {}
+# Both caches are charged the schema's JSON length. By identity: no JSON to write per call (the fast path costs
+# ~1-2 µs); holding the schema keeps its id from being reused. By content: the same tools sent again.
+_BY_IDENTITY: BoundedCache[tuple[Mapping[str, Any], _Checkers]] = BoundedCache(max_bytes=4 * 1024 * 1024)
+_BY_CONTENT: BoundedCache[_Checkers] = BoundedCache(max_bytes=4 * 1024 * 1024)
 
 
 def _checkers(schema: Mapping[str, Any]) -> _Checkers:
-    """A schema's fast predicate (None if it has none) and its jsonschema validator, cached by schema identity."""
+    """A schema's fast predicate (None if it has none) and its jsonschema validator, cached."""
     entry = _BY_IDENTITY.get(id(schema))
     if entry is not None and entry[0] is schema:
         return entry[1]
-    checkers = (compile_check(schema), _validator(json.dumps(schema, sort_keys=True)))
-    if len(_BY_IDENTITY) >= 4096:
-        _BY_IDENTITY.clear()
-    _BY_IDENTITY[id(schema)] = (schema, checkers)  # holding the schema keeps its id from being reused
+    text = json.dumps(schema, sort_keys=True)
+    checkers = _BY_CONTENT.get(text_key(text))
+    if checkers is None:
+        private = json.loads(text)  # a copy the caller cannot change under the validator
+        checkers = (compile_check(private), schema_validator(private))
+        _BY_CONTENT.put(text_key(text), checkers, len(text))
+    _BY_IDENTITY.put(id(schema), (schema, checkers), len(text))
     return checkers
-
-
-@lru_cache(maxsize=4096)
-def _validator(schema_json: str) -> jsonschema.protocols.Validator:
-    schema = json.loads(schema_json)
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(schema)
 
 
 def _check_cycles(steps: list[Step]) -> None:

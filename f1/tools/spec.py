@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from f1.errors import ToolSpecError
+from f1.schemas import KEYWORDS, SchemaProblem, check_schema
 
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$"
 EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -44,16 +42,23 @@ class ToolSpec(BaseModel):
     @field_validator("parameters")
     @classmethod
     def _parameters_are_an_object_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
-        _check_schema(schema)
+        check_schema(schema)
         if schema.get("type", "object") != "object":
             raise ValueError(f"parameters must be a schema of type 'object', not {schema.get('type')!r}")
+        stray = [key for key, value in schema.items() if _stray(key, value, KEYWORDS)]
+        if stray:
+            raise SchemaProblem(
+                f"{stray[0]!r} is no JSON Schema keyword, so its content would be ignored: parameters are described "
+                "under 'properties'",
+                (stray[0],),
+            )
         return schema
 
     @field_validator("result_schema")
     @classmethod
     def _result_schema_is_valid(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
         if schema is not None:
-            _check_schema(schema)
+            check_schema(schema)
         return schema
 
     @property
@@ -80,9 +85,10 @@ class ToolSpec(BaseModel):
         return _build(
             source,
             data,
+            _OPENAI,
             name=data.get("name"),
             description=data.get("description", ""),
-            parameters=data.get("parameters") or dict(EMPTY_PARAMETERS),
+            parameters=_inputs(data, source),
         )
 
     # BFCL ---------------------------------------------------------------------------------------------
@@ -96,9 +102,10 @@ class ToolSpec(BaseModel):
         return _build(
             source,
             data,
+            _BFCL,
             name=data.get("name"),
             description=data.get("description", ""),
-            parameters=normalize_schema(data.get("parameters") or dict(EMPTY_PARAMETERS)),
+            parameters=normalize_schema(_inputs(data, source)),
             result_schema=normalize_schema(data["response"]) if isinstance(data.get("response"), Mapping) else None,
         )
 
@@ -123,6 +130,7 @@ class ToolSpec(BaseModel):
         return _build(
             source,
             data,
+            _SEAL,
             name=data.get("api_name"),
             description=data.get("api_description", ""),
             parameters=_object_schema(parameters, data.get("required") or [], data.get("api_name"), source),
@@ -139,7 +147,7 @@ class ToolSpec(BaseModel):
         if data.get("type") == "function":
             return cls.from_openai(data, source=source)
         if "result_schema" in data or "examples" in data:
-            return _build(source, data, **dict(data))
+            return _build(source, data, None, **dict(data))
         return cls.from_bfcl(data, source=source)
 
 
@@ -194,7 +202,7 @@ def _flatten_properties(schema: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _object_schema(flat: Mapping[str, Any], required: list[str], tool: Any, source: str | None) -> dict[str, Any]:
+def _object_schema(flat: Mapping[str, Any], required: Any, tool: Any, source: str | None) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for name, prop in flat.items():
         if not isinstance(prop, Mapping):
@@ -203,64 +211,77 @@ def _object_schema(flat: Mapping[str, Any], required: list[str], tool: Any, sour
         if "examples" in prop and not isinstance(prop["examples"], list):
             prop["examples"] = [prop["examples"]]  # Seal-Tools writes one example as a bare value
         properties[name] = normalize_schema(prop)
-    return {"type": "object", "properties": properties, "required": [name for name in required if name in properties]}
-
-
-def _check_schema(schema: Mapping[str, Any]) -> None:
-    _check_schema_json(json.dumps(schema, sort_keys=True))
-
-
-@lru_cache(maxsize=8192)
-def _check_schema_json(schema_json: str) -> None:
-    schema = json.loads(schema_json)
-    if _is_plain(schema):
-        return
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    error = jsonschema.exceptions.best_match(_meta_validator(cls).iter_errors(schema))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path)
-        raise ValueError(f"not a valid JSON schema{f' at {where}' if where else ''}: {error.message}")
-
-
-_JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
-_PLAIN_KEYS = frozenset({"type", "description", "title", "properties", "required", "items", "enum", "default"})
-
-
-def _is_plain(schema: Any) -> bool:
-    """A fast, exact check for the common subset of tool schemas (types, properties, items, enum, required);
-    anything else goes through the metaschema, which costs milliseconds per schema."""
-    if not isinstance(schema, dict) or not _PLAIN_KEYS.issuperset(schema):
-        return False
-    kind = schema.get("type", "object")
-    kinds = kind if isinstance(kind, list) else [kind]
-    if not kinds or not all(isinstance(k, str) and k in _JSON_TYPES for k in kinds):
-        return False
-    if not isinstance(schema.get("description", ""), str) or not isinstance(schema.get("title", ""), str):
-        return False
-    required = schema.get("required", [])
     if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
-        return False
-    if "enum" in schema and not isinstance(schema["enum"], list):
-        return False
-    properties = schema.get("properties", {})
-    if not isinstance(properties, dict) or not all(_is_plain(prop) for prop in properties.values()):
-        return False
-    return "items" not in schema or _is_plain(schema["items"])
+        raise ToolSpecError("'required' must be a list of parameter names", tool=tool, source=source)
+    return {"type": "object", "properties": properties, "required": required}  # an undescribed name: any value
 
 
-@lru_cache(maxsize=None)
-def _meta_validator(cls: type[jsonschema.protocols.Validator]) -> jsonschema.protocols.Validator:
-    """One validator of each draft's metaschema, reused: building it per check costs more than the check."""
-    return cls(cls.META_SCHEMA)
+# The keys each format reads (or knows to carry no inputs). Any other key holding an object or a list may describe
+# inputs under a name the importer does not know: it is refused, never dropped (a tool would accept anything).
+_OPENAI = ("an OpenAI function", "parameters", frozenset({"name", "description", "parameters", "strict"}))
+_BFCL = ("a BFCL function", "parameters", frozenset({"name", "description", "parameters", "response"}))
+_SEAL = (
+    "a Seal-Tools entry",
+    "parameters",
+    frozenset({"api_name", "api_description", "parameters", "required", "responses", "field", "example"}),
+)
 
 
-def _build(source: str | None, raw: Mapping[str, Any], **fields: Any) -> ToolSpec:
+def refuse_unread_keys(
+    data: Mapping[str, Any], read: frozenset[str], *, form: str, inputs: str, tool: Any, source: str | None
+) -> None:
+    """Raise `ToolSpecError` naming the first key of `data` outside `read` that holds an object or a list
+    (`form` and `inputs` say which format was read and where it takes inputs from)."""
+    for key, value in data.items():
+        if _stray(key, value, read):
+            raise ToolSpecError(
+                f"unknown key {key!r}: {form} describes its inputs under {inputs!r}, and a key this importer "
+                "cannot read is refused rather than dropped",
+                tool=tool if isinstance(tool, str) else None,
+                source=source,
+            )
+
+
+def _stray(key: str, value: Any, read: frozenset[str]) -> bool:
+    return key not in read and not key.startswith("x-") and isinstance(value, Mapping | list)
+
+
+def _inputs(data: Mapping[str, Any], source: str | None) -> dict[str, Any]:
+    """The `parameters` schema; absent (or null, or {}) means no inputs."""
+    parameters = data.get("parameters")
+    if parameters is None or parameters == {}:
+        return dict(EMPTY_PARAMETERS)
+    if not isinstance(parameters, Mapping):
+        raise ToolSpecError(
+            f"'parameters' must be an object (a JSON schema), not {type(parameters).__name__}",
+            tool=data.get("name") if isinstance(data.get("name"), str) else None,
+            source=source,
+        )
+    return dict(parameters)
+
+
+def _build(
+    source: str | None, raw: Mapping[str, Any], form: tuple[str, str, frozenset[str]] | None, **fields: Any
+) -> ToolSpec:
+    """The spec of `fields`, read from `raw` in `form` (its name, inputs key and read keys; None: ours)."""
     name = fields.get("name")
     if not isinstance(name, str) or not name:
         raise ToolSpecError("missing 'name'", source=source)
+    if form is not None:
+        refuse_unread_keys(raw, form[2], form=form[0], inputs=form[1], tool=name, source=source)
     try:
         return ToolSpec(**fields)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise ToolSpecError(f"{field}: {first['msg']}", tool=name, source=source) from None
+        raise ToolSpecError(validation_message(exc), tool=name, source=source) from None
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem of a `ToolSpec` that failed validation: the field (and path inside a schema) and why."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, SchemaProblem):
+        return f"{field}/{cause.path}: {cause.reason}" if cause.path else f"{field}: {cause.reason}"
+    if isinstance(cause, ValueError):
+        return f"{field}: {cause}"
+    return f"{field}: {first['msg']}"
