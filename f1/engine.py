@@ -150,13 +150,19 @@ class Engine:
         )
 
     def candidates(self, query: str, tools: Sequence[ToolSpec] | None = None) -> list[ToolSpec]:
-        """The tools to offer for `query`: all of them, or the best `max_tools_in_prompt` by retrieval."""
+        """The tools to offer for `query`: all of them, or the best `max_tools_in_prompt` by retrieval.
+        The engine's own tools (`tools` None) keep their embeddings on disk; a caller's tool set only in memory."""
         pool = list(self.specs.values()) if tools is None else list(tools)
         if len(pool) <= self.config.max_tools_in_prompt:
             return pool
         from f1.planner.retrieval import retriever_for
 
-        return retriever_for(pool).search(query, k=self.config.max_tools_in_prompt)
+        return retriever_for(pool, persist=tools is None).search(query, k=self.config.max_tools_in_prompt)
+
+    async def acandidates(self, query: str, tools: Sequence[ToolSpec] | None = None) -> list[ToolSpec]:
+        """`candidates` in a worker thread: embedding a large tool set takes seconds of CPU. If the caller is
+        cancelled, the embedding still finishes (and is cached) in its thread."""
+        return await anyio.to_thread.run_sync(partial(self.candidates, query, tools), abandon_on_cancel=True)
 
     # Planning only --------------------------------------------------------------------------------------
     async def aplan_stream(
@@ -175,7 +181,7 @@ class Engine:
         pool = list(self.specs.values()) if tools is None else list(tools)
         request = PlanRequest(
             # A named tool_choice needs no retrieval (PlanRequest.offered narrows the pool to that tool).
-            tools=pool if forced_tool_name(tool_choice) else self.candidates(_query(history), pool),
+            tools=pool if forced_tool_name(tool_choice) else await self.acandidates(_query(history), tools),
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
             constrained=constrained,
@@ -201,7 +207,9 @@ class Engine:
         on_step: Callable[[StepRecord], Any] | None = None,
         on_event: Callable[[PlanEvent], Any] | None = None,
     ) -> Solution:
-        """Answer `task`. With `conversation`, earlier turns are context and this turn is appended to it."""
+        """Answer `task`. With `conversation`, earlier turns are context and this turn is appended to it.
+
+        A planner or joiner failure is raised as it is (an `F1Error`), with `partial` holding the rounds so far."""
         started = time.perf_counter()
         if conversation is not None and isinstance(task, str):
             conversation.add_user(task)
@@ -212,23 +220,30 @@ class Engine:
         working = Conversation(history)
         solution = Solution(answer="")
         joiner = Joiner(self.model, max_tokens=self.config.max_answer_tokens, temperature=self.config.temperature)
-        for round_number in range(self.config.max_replans + 1):
-            round_, done = await self.aexecute(working.messages, on_step=on_step, on_event=on_event)
-            solution.rounds.append(round_)
-            solution.usage += done.usage
-            if done.answer is not None:
-                solution.answer = done.answer
-                break
-            join_started = time.perf_counter()
-            may_replan = round_number < self.config.max_replans
-            joined = await joiner.decide(working.messages, round_.plan, round_.trace, may_replan=may_replan)
-            round_.decision, round_.join_seconds = joined.decision, time.perf_counter() - join_started
-            solution.usage += joined.usage
-            working.add_execution(round_.plan, round_.trace, turn=turn * 100 + round_number)
-            if joined.decision.action == "finish":
-                solution.answer = joined.decision.answer
-                break
-            working.add_user(f"Not done yet: {joined.decision.reason}. Plan the next tool calls.")
+        try:
+            for round_number in range(self.config.max_replans + 1):
+                round_, done = await self.aexecute(working.messages, on_step=on_step, on_event=on_event)
+                solution.rounds.append(round_)
+                solution.usage += done.usage
+                if done.answer is not None:
+                    solution.answer = done.answer
+                    break
+                join_started = time.perf_counter()
+                may_replan = round_number < self.config.max_replans
+                joined = await joiner.decide(working.messages, round_.plan, round_.trace, may_replan=may_replan)
+                round_.decision, round_.join_seconds = joined.decision, time.perf_counter() - join_started
+                solution.usage += joined.usage
+                working.add_execution(round_.plan, round_.trace, turn=turn * 100 + round_number)
+                if joined.decision.action == "finish":
+                    solution.answer = joined.decision.answer
+                    break
+                working.add_user(f"Not done yet: {joined.decision.reason}. Plan the next tool calls.")
+        except F1Error as exc:
+            failed_round = exc.partial.rounds if exc.partial is not None else []  # set by aexecute
+            solution.rounds += failed_round
+            solution.seconds = time.perf_counter() - started
+            exc.partial = solution
+            raise
         if conversation is not None:
             for number, round_ in enumerate(solution.rounds):
                 conversation.add_execution(round_.plan, round_.trace, turn=turn * 100 + number)
@@ -247,29 +262,53 @@ class Engine:
         on_step: Callable[[StepRecord], Any] | None = None,
         on_event: Callable[[PlanEvent], Any] | None = None,
     ) -> tuple[Round, PlanDone]:
-        """One round without the joiner: decode a plan and run each step as soon as it closes, both at once."""
+        """One round without the joiner: decode a plan and run each step as soon as it closes, both at once.
+
+        If planning fails, the steps already decoded still run to the end; the planner's error is then raised (an
+        `F1Error`, not an exception group) with `partial` holding this round: the steps decoded and their trace."""
         history = _history(task)
         started = time.perf_counter()
         send, receive = anyio.create_memory_object_stream[Step](max_buffer_size=math.inf)
         outcome: list[PlanDone] = []
+        decoded: list[Step] = []
+        failure: list[Exception] = []
 
         async def decode() -> None:
-            async with send:
-                async for event in self.aplan_stream(history):
-                    if on_event is not None:
-                        on_event(event)
-                    if isinstance(event, StepDecoded):
-                        send.send_nowait(event.step)
-                    elif isinstance(event, PlanDone):
-                        outcome.append(event)
+            try:
+                async with send:
+                    async for event in self.aplan_stream(history):
+                        if on_event is not None:
+                            on_event(event)
+                        if isinstance(event, StepDecoded):
+                            decoded.append(event.step)
+                            send.send_nowait(event.step)
+                        elif isinstance(event, PlanDone):
+                            outcome.append(event)
+            except Exception as exc:  # raised below, once the steps sent so far have run
+                failure.append(exc)
 
         scheduler = Scheduler(self.registry, max_concurrency=self.config.max_concurrency)
-        async with anyio.create_task_group() as group:
-            group.start_soon(decode)
-            trace = await scheduler.run(receive, on_event=on_step)
-        done = outcome[0]
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(decode)
+                trace = await scheduler.run(receive, on_event=on_step)
+        except ExceptionGroup as group:
+            raise _single(group) from None
         execute_seconds = time.perf_counter() - started
+        if failure:
+            error = failure[0]
+            if isinstance(error, F1Error):
+                plan = Plan.model_construct(steps=decoded)  # as decoded: the failure may be that it is invalid
+                round_ = Round(plan=plan, trace=trace, decision=None, plan_seconds=execute_seconds, execute_seconds=execute_seconds)
+                error.partial = Solution(answer="", rounds=[round_], seconds=execute_seconds)
+            raise error
+        done = outcome[0]
         return Round(plan=done.plan, trace=trace, decision=None, plan_seconds=done.seconds, execute_seconds=execute_seconds), done
+
+
+def _single(group: ExceptionGroup) -> Exception:
+    """The one exception of a task group that failed once (the usual case), else the group itself."""
+    return group.exceptions[0] if len(group.exceptions) == 1 else group
 
 
 def _history(task: Task) -> list[ChatMessage]:

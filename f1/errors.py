@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from f1.engine import Solution
+
 
 class F1Error(Exception):
-    """Base class of every error f1 raises on purpose."""
+    """Base class of every error f1 raises on purpose. When the engine fails part-way (the planner or the joiner),
+    `partial` holds what it had done: every round so far, with the trace of the steps that ran."""
+
+    partial: Solution | None = None
 
 
 class ToolSpecError(F1Error):

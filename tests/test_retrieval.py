@@ -226,30 +226,62 @@ def test_minilm_vectors_are_unit_length_and_similar_for_paraphrases():
 # index cache --------------------------------------------------------------------------------------------
 def test_index_is_cached_in_memory_and_on_disk():
     counting = CountingEncoder()
-    first = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    first = ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
     assert first.index_source == "built" and counting.calls == [len(CATALOGUE)]
     assert len(list((cache.cache_dir()).glob("*.npy"))) == 1
 
-    second = ToolRetriever(list(CATALOGUE), method="embedding", encoder=counting)
+    second = ToolRetriever(list(CATALOGUE), method="embedding", encoder=counting, persist=True)
     assert second.index_source == "memory" and counting.calls == [len(CATALOGUE)]
 
     cache.clear_memory()
-    third = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    third = ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
     assert third.index_source == "disk" and counting.calls == [len(CATALOGUE)]
     assert third.search("multiply two numbers", k=1)[0].name == "multiplyNumbers"
 
-    ToolRetriever(CATALOGUE[:10], method="embedding", encoder=counting)  # another tool set: embedded anew
+    ToolRetriever(CATALOGUE[:10], method="embedding", encoder=counting, persist=True)  # another tool set: embedded anew
     assert counting.calls[-1] == 10
+
+
+def test_a_client_tool_set_is_cached_in_memory_only():
+    counting = CountingEncoder()
+    first = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    second = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    assert (first.index_source, second.index_source) == ("built", "memory") and counting.calls == [len(CATALOGUE)]
+    assert not cache.cache_dir().exists() or not list(cache.cache_dir().iterdir())
+
+
+def test_memory_cache_is_bounded_in_bytes(monkeypatch):
+    counting = CountingEncoder()
+    one_set = len(CATALOGUE) * 64 * 4  # the test encoder's float32 rows
+    monkeypatch.setattr(cache, "_memory", cache.BoundedCache(max_bytes=2 * one_set))
+    for size in (len(CATALOGUE), len(CATALOGUE) - 1, len(CATALOGUE) - 2):
+        ToolRetriever(CATALOGUE[:size], method="embedding", encoder=counting)
+    assert len(cache._memory) == 2 and cache._memory.size <= 2 * one_set
+    again = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)  # the oldest was evicted
+    assert again.index_source == "built"
+
+
+def test_disk_cache_evicts_the_least_recently_used_files(monkeypatch):
+    counting = CountingEncoder()
+    monkeypatch.setattr(cache, "DISK_BYTES", 2 * len(CATALOGUE) * 64 * 4 + 1024)  # two sets and change
+    folder = cache.cache_dir()
+    ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
+    (oldest,) = folder.glob("*.npy")
+    os.utime(oldest, (1, 1))  # long unused
+    ToolRetriever(CATALOGUE[1:], method="embedding", encoder=counting, persist=True)
+    assert oldest.exists()
+    ToolRetriever(CATALOGUE[2:], method="embedding", encoder=counting, persist=True)
+    assert not oldest.exists() and len(list(folder.glob("*.npy"))) == 2
 
 
 def test_unreadable_disk_cache_is_rebuilt(caplog):
     counting = CountingEncoder()
-    ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+    ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
     (path,) = cache.cache_dir().glob("*.npy")
     path.write_bytes(b"not an npy file")
     cache.clear_memory()
     with caplog.at_level(logging.WARNING):
-        again = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
+        again = ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
     assert again.index_source == "built" and len(counting.calls) == 2
     assert "unreadable retrieval cache" in caplog.text
 

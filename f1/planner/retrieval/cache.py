@@ -1,7 +1,9 @@
-"""Document embeddings cached by content hash: in memory for the process, on disk across runs.
+"""Document embeddings cached by content hash: in memory, bounded in bytes; on disk only for named catalogues.
 
-Disk: ``$F1_CACHE_DIR/retrieval/<hash>.npy`` (default ``~/.cache/f1``). A cache that cannot be read or written is
-skipped with a logged warning; the embeddings are then computed again.
+Memory: the most recently used arrays, `MEMORY_BYTES` in all. Disk (``persist=True``: the engine's own tools, a
+catalogue the CLI or an eval names, never a tool set a client sent): ``$F1_CACHE_DIR/retrieval/<hash>.npy`` (default
+``~/.cache/f1``), the least recently used files deleted past `DISK_BYTES`. A cache that cannot be read or written
+is skipped with a logged warning; the embeddings are then computed again.
 """
 
 from __future__ import annotations
@@ -10,20 +12,21 @@ import hashlib
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from f1.cache import BoundedCache
+
 log = logging.getLogger(__name__)
 
 Source = Literal["built", "memory", "disk"]
-MEMORY_ENTRIES = 8
+MEMORY_BYTES = 64 * 1024 * 1024
+DISK_BYTES = 256 * 1024 * 1024
 
-_memory: OrderedDict[str, np.ndarray] = OrderedDict()
-_lock = threading.Lock()
+_memory: BoundedCache[np.ndarray] = BoundedCache(max_bytes=MEMORY_BYTES, max_entries=32)
 
 
 def cache_dir() -> Path:
@@ -41,28 +44,27 @@ def content_hash(parts: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def cached_embeddings(key: str, rows: int, build: Callable[[], np.ndarray]) -> tuple[np.ndarray, Source]:
-    """The array stored under `key` (it must have `rows` rows), else `build()`'s, which is then stored."""
-    with _lock:
-        if key in _memory:
-            _memory.move_to_end(key)
-            return _memory[key], "memory"
-    array, source = _load(key, rows), "disk"
+def cached_embeddings(
+    key: str, rows: int, build: Callable[[], np.ndarray], *, persist: bool = False
+) -> tuple[np.ndarray, Source]:
+    """The array stored under `key` (it must have `rows` rows), else `build()`'s, which is then stored (on disk
+    too with `persist`)."""
+    array = _memory.get(key)
+    if array is not None:
+        return array, "memory"
+    array, source = (_load(key, rows) if persist else None), "disk"
     if array is None:
         array, source = np.ascontiguousarray(build(), dtype=np.float32), "built"
-        _save(key, array)
+        if persist:
+            _save(key, array)
     array.setflags(write=False)
-    with _lock:
-        _memory[key] = array
-        while len(_memory) > MEMORY_ENTRIES:
-            _memory.popitem(last=False)
+    _memory.put(key, array, array.nbytes)
     return array, source
 
 
 def clear_memory() -> None:
     """Forget the in-process cache (the disk cache stays)."""
-    with _lock:
-        _memory.clear()
+    _memory.clear()
 
 
 def _load(key: str, rows: int) -> np.ndarray | None:
@@ -71,6 +73,7 @@ def _load(key: str, rows: int) -> np.ndarray | None:
         return None
     try:
         array = np.load(path, allow_pickle=False)
+        os.utime(path)  # recently used: evicted last
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable retrieval cache %s: %s", path, exc)
         return None
@@ -90,3 +93,27 @@ def _save(key: str, array: np.ndarray) -> None:
     except OSError as exc:
         log.warning("cannot write retrieval cache %s: %s", path, exc)
         tmp.unlink(missing_ok=True)
+        return
+    _evict(path)
+
+
+def _evict(kept: Path) -> None:
+    """Delete the least recently used cache files (never `kept`) until the folder holds at most `DISK_BYTES`."""
+    files: list[tuple[float, int, Path]] = []
+    for entry in kept.parent.glob("[!.]*.npy"):  # not the temporary files of writes in progress
+        try:
+            status = entry.stat()
+        except OSError:
+            continue  # deleted meanwhile
+        files.append((status.st_mtime, status.st_size, entry))
+    total = sum(size for _, size, _ in files)
+    for _, size, path in sorted(files, key=lambda item: item[0]):
+        if total <= DISK_BYTES:
+            break
+        if path == kept:
+            continue
+        try:
+            path.unlink()
+            total -= size
+        except OSError as exc:
+            log.warning("cannot delete old retrieval cache %s: %s", path, exc)

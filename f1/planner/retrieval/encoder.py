@@ -62,12 +62,13 @@ class SentenceEncoder:
             if bars:
                 hf_logging.enable_progress_bar()
         self._torch = torch
+        self._lock = threading.Lock()  # worker threads share the model; its tokenizer refuses concurrent calls
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed `texts` in batches of similar length (less padding), in the input order."""
+        """Embed `texts` in batches of similar length (less padding), in the input order. Thread-safe."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self._model.config.hidden_size), dtype=np.float32)
-        with self._torch.inference_mode():
+        with self._lock, self._torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 rows = order[start : start + self.batch_size]
                 batch = self._tokenizer(

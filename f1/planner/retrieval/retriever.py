@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Literal, get_args
 
 import numpy as np
 
+from f1.cache import BoundedCache
 from f1.errors import F1Error, ModelError
 from f1.planner.retrieval.bm25 import BM25Index
 from f1.planner.retrieval.cache import Source, cached_embeddings, content_hash
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 Method = Literal["auto", "embedding", "bm25", "hybrid"]
 BEST: Literal["hybrid"] = "hybrid"
 DEFAULT_K = 16
-MEMO_ENTRIES = 8
 
 
 class ToolRetriever:
@@ -37,10 +35,18 @@ class ToolRetriever:
 
     ``method="auto"`` (the default) uses the best method (hybrid), falling back to BM25 with a logged warning
     when the embedding model cannot be loaded; naming ``"embedding"`` or ``"hybrid"`` raises `ModelError` then.
-    Specs with a repeated name are dropped (the first is kept) and listed in `duplicates`.
+    Specs with a repeated name are dropped (the first is kept) and listed in `duplicates`. The embeddings are kept
+    on disk only with `persist` (a named catalogue, not a tool set a client sent).
     """
 
-    def __init__(self, specs: Sequence[ToolSpec], *, method: Method = "auto", encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        specs: Sequence[ToolSpec],
+        *,
+        method: Method = "auto",
+        encoder: Encoder | None = None,
+        persist: bool = False,
+    ) -> None:
         if method not in get_args(Method):
             raise F1Error(f"unknown retrieval method {method!r}; choose one of {', '.join(get_args(Method))}")
         self.specs, self.duplicates = _dedupe(specs)
@@ -61,7 +67,7 @@ class ToolRetriever:
             else:
                 key = content_hash([self._encoder.name, *docs])
                 self._embeddings, self.index_source = cached_embeddings(
-                    key, len(docs), lambda: self._encoder.encode(docs)
+                    key, len(docs), lambda: self._encoder.encode(docs), persist=persist
                 )
         if self.method != "embedding" and self.specs:
             self._bm25 = BM25Index([terms(doc) for doc in docs])
@@ -96,18 +102,16 @@ class ToolRetriever:
         return fused.max(axis=0)
 
 
-def retriever_for(specs: Sequence[ToolSpec], *, method: Method = "auto") -> ToolRetriever:
-    """The shared retriever for this tool set (memoised by the specs' content and the method)."""
-    key = (_specs_hash(specs), method)
-    with _memo_lock:
-        if key in _memo:
-            _memo.move_to_end(key)
-            return _memo[key]
-    retriever = ToolRetriever(specs, method=method)
-    with _memo_lock:
-        _memo[key] = retriever
-        while len(_memo) > MEMO_ENTRIES:
-            _memo.popitem(last=False)
+def retriever_for(specs: Sequence[ToolSpec], *, method: Method = "auto", persist: bool = False) -> ToolRetriever:
+    """The shared retriever for this tool set (memoised by the specs' content and the method, in a cache bounded
+    by the size of the specs' JSON and embeddings). `persist`: as for `ToolRetriever`."""
+    texts = [json.dumps(spec.model_dump(mode="json"), sort_keys=True) for spec in specs]
+    key = (content_hash(texts), method)
+    retriever = _memo.get(key)
+    if retriever is None:
+        retriever = ToolRetriever(specs, method=method, persist=persist)
+        size = sum(map(len, texts)) + (retriever._embeddings.nbytes if retriever._embeddings is not None else 0)
+        _memo.put(key, retriever, size)
     return retriever
 
 
@@ -118,12 +122,7 @@ def select_tools(specs: Sequence[ToolSpec], query: str, *, limit: int = DEFAULT_
     return retriever_for(specs).search(query, limit)
 
 
-_memo: OrderedDict[tuple[str, str], ToolRetriever] = OrderedDict()
-_memo_lock = threading.Lock()
-
-
-def _specs_hash(specs: Sequence[ToolSpec]) -> str:
-    return content_hash(json.dumps(spec.model_dump(mode="json"), sort_keys=True) for spec in specs)
+_memo: BoundedCache[ToolRetriever] = BoundedCache(max_bytes=64 * 1024 * 1024, max_entries=8)
 
 
 def _dedupe(specs: Sequence[ToolSpec]) -> tuple[list[ToolSpec], list[str]]:
