@@ -28,6 +28,7 @@ from f1.errors import F1Error, ToolSpecError
 from f1.plan import Plan, Step, parse_ref, validate_plan
 from f1.planner.messages import ChatMessage
 from f1.tools import ToolSpec, normalize_schema
+from f1.tools.spec import refuse_unread_keys
 from evals.core import EvalError, Item, ItemResult, Prediction, data_file, f1_score, fraction
 
 RESULT = "var_result"
@@ -35,30 +36,60 @@ _GOLD_REF = re.compile(r"^\$(var\d+)((?:\.[A-Za-z0-9_\-]+|\[\d+\])*)\$$")
 _JSON_TYPES = {"string", "number", "integer", "boolean", "array", "object", "null"}
 
 
+_INPUTS = ("query_parameters", "arguments", "parameters")  # NESTFUL's splits name the inputs differently
+_KEYS = frozenset({"name", "description", *_INPUTS, "output_parameters"})
+_VALUES = ("allowed_values", "possible_values")  # enumerations of inputs and of outputs
+
+
 def spec_from_nestful(data: dict[str, Any], *, source: str | None = None) -> ToolSpec:
-    """A NESTFUL tool spec (`name, description, query_parameters` or `parameters`, `output_parameters`)."""
+    """A NESTFUL tool spec: `name`, `description`, inputs under `query_parameters`, `arguments` or `parameters`
+    (``{name: {type, description, required, allowed_values}}``), `output_parameters` (with `possible_values`).
+    Non-empty allowed/possible values become `enum`; anything it cannot read is a `ToolSpecError`, never dropped."""
     name = data.get("name")
-    parameters = data.get("query_parameters", data.get("parameters")) or {}
-    if not isinstance(parameters, dict):
-        raise ToolSpecError("parameters must be an object", tool=name, source=source)
-    required = [param for param, prop in parameters.items() if isinstance(prop, dict) and prop.get("required")]
-    outputs = data.get("output_parameters") or {}
-    return ToolSpec.from_openai(
+    tool = name if isinstance(name, str) else None
+    inputs = ", ".join(repr(key) for key in _INPUTS)
+    refuse_unread_keys(data, _KEYS, form="a NESTFUL tool", inputs=f"one of {inputs}", tool=name, source=source)
+    given = [key for key in _INPUTS if data.get(key) is not None]
+    if len(given) > 1:
+        raise ToolSpecError(f"inputs given twice, under {given[0]!r} and {given[1]!r}", tool=tool, source=source)
+    parameters = _properties(data, given[0] if given else "parameters", tool, source)
+    required = [param for param, prop in parameters.items() if prop.pop("required", False)]
+    outputs = _properties(data, "output_parameters", tool, source)
+    for prop in outputs.values():
+        prop.pop("required", None)
+    return ToolSpec.from_any(
         {
             "name": name,
             "description": data.get("description", ""),
-            "parameters": {"type": "object", "properties": {p: _property(prop) for p, prop in parameters.items()}, "required": required},
+            "parameters": {"type": "object", "properties": parameters, "required": required},
+            "result_schema": {"type": "object", "properties": outputs} if outputs else None,
         },
         source=source,
-    ).model_copy(update={"result_schema": {"type": "object", "properties": {p: _property(prop) for p, prop in outputs.items()}} if outputs else None})
+    )
 
 
-def _property(prop: Any) -> dict[str, Any]:
+def _properties(data: dict[str, Any], key: str, tool: str | None, source: str | None) -> dict[str, dict[str, Any]]:
+    """The JSON schemas of the entries under `key` (their `required` flag kept aside for the caller)."""
+    entries = data.get(key) or {}
+    if not isinstance(entries, dict):
+        raise ToolSpecError(f"{key!r} must be an object of parameters, not {type(entries).__name__}", tool=tool, source=source)
+    return {param: _property(prop, f"{key}.{param}", tool, source) for param, prop in entries.items()}
+
+
+def _property(prop: Any, where: str, tool: str | None, source: str | None) -> dict[str, Any]:
     if not isinstance(prop, dict):
-        return {}
-    out = normalize_schema({key: value for key, value in prop.items() if key != "required"})
+        raise ToolSpecError(f"{where} must be an object, not {type(prop).__name__}", tool=tool, source=source)
+    if not isinstance(prop.get("required", False), bool):
+        raise ToolSpecError(f"{where}.required must be true or false, not {prop['required']!r}", tool=tool, source=source)
+    out = normalize_schema({key: value for key, value in prop.items() if key not in _VALUES})
     if isinstance(out.get("type"), str) and out["type"] not in _JSON_TYPES:  # e.g. "file": keep it as a description
         out["description"] = f"{out.get('description', '')} ({out.pop('type')})".strip()
+    for key in _VALUES:
+        values = prop.get(key)
+        if values is not None and not isinstance(values, list):
+            raise ToolSpecError(f"{where}.{key} must be a list, not {type(values).__name__}", tool=tool, source=source)
+        if values:
+            out["enum"] = values
     return out
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
+from f1.cache import BoundedCache
 from f1.errors import ToolSpecError
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.server.errors import APIError
@@ -68,10 +68,12 @@ def to_specs(tools: Sequence[WireTool] | None) -> list[ToolSpec]:
     return specs
 
 
-@lru_cache(maxsize=4096)
 def _spec(entry: str) -> ToolSpec:
     """Clients resend the same tools every turn: check each schema once (checking costs ~1 ms a tool)."""
-    return ToolSpec.from_openai(json.loads(entry))
+    return _SPECS.get_or_build(entry, lambda: ToolSpec.from_openai(json.loads(entry)))
+
+
+_SPECS: BoundedCache[ToolSpec] = BoundedCache(max_bytes=4 * 1024 * 1024)
 
 
 def to_tool_choice(choice: ToolChoice | None, specs: Sequence[ToolSpec]) -> str | dict[str, Any]:

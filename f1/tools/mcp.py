@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from f1.errors import F1Error, ToolSpecError
 from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, ToolPolicy
-from f1.tools.spec import EMPTY_PARAMETERS, ToolSpec
+from f1.tools.spec import EMPTY_PARAMETERS, ToolSpec, validation_message
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -110,8 +112,9 @@ class MCPSource:
                 parameters=parameters,
                 result_schema=item.output_schema,
             )
-        except ValueError as exc:
-            raise ToolSpecError(str(exc), tool=item.name, source="MCP server") from None
+        except ValidationError as exc:  # e.g. inputSchema keys that are no JSON Schema (inputs it would drop)
+            source = f"MCP server {self.server}" if isinstance(self.server, str) else "MCP server"
+            raise ToolSpecError(validation_message(exc), tool=item.name, source=source) from None
         read_only = bool(item.annotations and item.annotations.read_only_hint)
 
         async def call(**arguments: Any) -> Any:

@@ -1,8 +1,10 @@
 """`OpenAPISource`: every operation of an OpenAPI 3 document as a tool, called over `httpx.AsyncClient`.
 
-A tool's arguments are the operation's path, query and header parameters plus `body` (the JSON request body).
-Its name is the operationId, or `method_path`. A non-2xx answer raises `ToolCallError` with the status and the
-start of the body. Local `$ref`s (`#/components/...`) are inlined; a reference cycle becomes an open schema."""
+A tool's arguments are the operation's path, query, header and cookie parameters plus `body` (the JSON request
+body). Its name is the operationId, or `method_path`. A non-2xx answer raises `ToolCallError` with the status and
+the start of the body. Local `$ref`s (`#/components/...`) are inlined; a reference cycle becomes an open schema.
+An input the tool could not send (a malformed parameter, a body with no JSON media type) is a `ToolSpecError`
+naming the operation and the key, never a silently narrower tool."""
 
 from __future__ import annotations
 
@@ -14,15 +16,20 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from f1.errors import ToolSpecError
 from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, ToolPolicy
-from f1.tools.spec import ToolSpec
+from f1.tools.spec import ToolSpec, refuse_unread_keys, validation_message
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 IDEMPOTENT = frozenset({"get", "put", "delete", "head", "options"})
-_PARAMETER_PLACES = ("path", "query", "header")
+_PARAMETER_PLACES = ("path", "query", "header", "cookie")
+_OPERATION_KEYS = frozenset(
+    {"tags", "summary", "description", "externalDocs", "operationId", "parameters", "requestBody", "responses"}
+    | {"callbacks", "deprecated", "security", "servers"}
+)
 _BODY_EXCERPT = 500
 
 
@@ -111,11 +118,19 @@ class Operation:
     def __init__(self, path: str, method: str, item: Mapping[str, Any], base: str, location: str) -> None:
         operation = item[method]
         self.path, self.method, self.base = path, method, base.rstrip("/")
+        if not isinstance(operation, Mapping):
+            raise ToolSpecError(f"operation {method.upper()} {path} must be an object", source=location)
         self.name = _tool_name(operation.get("operationId") or re.sub(r"[^A-Za-z0-9]+", "_", f"{method}_{path}"))
-        merged: dict[tuple[str, str], dict[str, Any]] = {}
-        for parameter in [*item.get("parameters", []), *operation.get("parameters", [])]:
-            if parameter.get("in") in _PARAMETER_PLACES:
-                merged[(parameter["name"], parameter["in"])] = parameter
+        refuse_unread_keys(
+            operation, _OPERATION_KEYS, form="an OpenAPI operation", inputs="'parameters' and 'requestBody'",
+            tool=self.name, source=location,
+        )
+        merged: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for where, parameters in (("path item", item.get("parameters")), ("operation", operation.get("parameters"))):
+            if not isinstance(parameters, list | None):
+                raise ToolSpecError(f"the {where}'s 'parameters' must be a list", tool=self.name, source=location)
+            for index, parameter in enumerate(parameters or []):
+                merged[self._parameter_key(parameter, f"{where} parameters[{index}]", location)] = parameter
         names = [name for name, _ in merged]
         self.places: dict[str, tuple[str, str]] = {}  # argument -> (where, wire name)
         properties: dict[str, Any] = {}
@@ -123,7 +138,7 @@ class Operation:
         for (wire, place), parameter in merged.items():
             argument = _tool_name(wire if names.count(wire) == 1 else f"{wire}_{place}")
             self.places[argument] = (place, wire)
-            schema = dict(parameter.get("schema") or {})
+            schema = self._parameter_schema(parameter, wire, location)
             if parameter.get("description"):
                 schema["description"] = parameter["description"]
             properties[argument] = schema
@@ -132,6 +147,12 @@ class Operation:
         body = operation.get("requestBody") or {}
         self.body_argument: str | None = None
         json_body = _json_content(body.get("content") or {})
+        if json_body is None and body.get("content"):
+            raise ToolSpecError(
+                f"requestBody has no JSON media type ({', '.join(body['content'])}); only JSON bodies can be sent",
+                tool=self.name,
+                source=location,
+            )
         if json_body is not None:
             self.body_argument = "body" if "body" not in properties else "request_body"
             schema = dict(json_body.get("schema") or {})
@@ -148,14 +169,37 @@ class Operation:
                 parameters={"type": "object", "properties": properties, "required": required},
                 result_schema=_result_schema(operation.get("responses") or {}),
             )
-        except ValueError as exc:
-            raise ToolSpecError(str(exc), tool=self.name, source=location) from None
+        except ValidationError as exc:
+            raise ToolSpecError(validation_message(exc), tool=self.name, source=location) from None
+
+    def _parameter_key(self, parameter: Any, where: str, location: str) -> tuple[str, str]:
+        """(name, in) of a parameter object; `ToolSpecError` naming it when it cannot become an argument."""
+        if not isinstance(parameter, Mapping) or not isinstance(parameter.get("name"), str):
+            raise ToolSpecError(f"{where}: a parameter needs a 'name'", tool=self.name, source=location)
+        if parameter.get("in") not in _PARAMETER_PLACES:
+            raise ToolSpecError(
+                f"{where} ({parameter['name']!r}): 'in' must be one of {', '.join(_PARAMETER_PLACES)}, "
+                f"not {parameter.get('in')!r}",
+                tool=self.name,
+                source=location,
+            )
+        return parameter["name"], parameter["in"]
+
+    def _parameter_schema(self, parameter: Mapping[str, Any], wire: str, location: str) -> dict[str, Any]:
+        """The parameter's `schema`, or the schema of its JSON `content`."""
+        if "content" not in parameter:
+            return dict(parameter.get("schema") or {})
+        content = _json_content(parameter["content"]) if isinstance(parameter["content"], Mapping) else None
+        if content is None:
+            raise ToolSpecError(f"parameter {wire!r}: 'content' has no JSON media type", tool=self.name, source=location)
+        return dict(content.get("schema") or {})
 
     def request(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The keyword arguments of `httpx.AsyncClient.request` for these tool arguments."""
         path = self.path
         query: dict[str, Any] = {}
         headers: dict[str, str] = {}
+        cookies: list[str] = []
         for argument, value in arguments.items():
             if argument == self.body_argument:
                 continue
@@ -166,8 +210,12 @@ class Operation:
                 path = path.replace("{" + wire + "}", quote(str(value), safe=""))
             elif place == "query":
                 query[wire] = json.dumps(value) if isinstance(value, dict) else value
-            else:
+            elif place == "header":
                 headers[wire] = str(value)
+            else:
+                cookies.append(f"{wire}={quote(str(value), safe='')}")
+        if cookies:
+            headers["Cookie"] = "; ".join(cookies)
         missing = re.findall(r"\{([^}]+)\}", path)
         if missing:
             raise ToolCallError(f"missing path parameter(s) {missing}", tool=self.name)
