@@ -18,10 +18,10 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-import anyio.to_thread
 
 from f1.errors import PlanError, ReferenceResolutionError
 from f1.plan import Plan, Step, resolve, validate_args, validate_step
+from f1.scheduler.abandon import run_abandonable
 from f1.scheduler.trace import ErrorKind, StepError, StepRecord, StepStatus, Trace
 from f1.tools.registry import Tool
 from f1.tools.spec import ToolSpec
@@ -394,8 +394,7 @@ class _Run:
         try:
             if is_async:
                 return await fn(**args)
-            call = partial(fn, **args)
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self.thread_limiter)
+            return await run_abandonable(partial(fn, **args), self.thread_limiter)
         except Exception as exc:
             name = type(exc).__name__
             raise _Failed(ErrorKind.exception, f"{name}: {exc}", exception_type=name) from None
