@@ -4,20 +4,24 @@ The time bounds here are generous "does not hang" checks, not benchmarks."""
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 import threading
 import time
+import tracemalloc
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 
 from f1.plan import Plan, Step
 from f1.scheduler import Scheduler, abandoned
-from f1.tools.builtin import calculate, sqlite_tools
+from f1.tools.builtin import AddressGuard, calculate, http_tools, sqlite_tools
 from f1.tools.builtin._common import json_size
 from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, ToolRegistry, tool
@@ -131,3 +135,94 @@ async def test_an_abandoned_sql_query_stops(database: Path) -> None:
     )
     assert trace.steps[0].error is not None and trace.steps[0].error.kind == "timeout"
     assert await anyio.to_thread.run_sync(finished.wait, 10), "the query ran on after the step timed out"
+
+
+# HTTP: the guard sees IPv4 inside IPv6; bounded time and bytes ------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::127.0.0.1]/",  # IPv4-compatible
+        "http://[::ffff:0:7f00:1]/",  # IPv4-translated (SIIT)
+        "http://[::ffff:10.0.0.1]/",  # IPv4-mapped
+        "http://[64:ff9b::7f00:1]/",  # NAT64 well-known prefix
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 to the cloud metadata address
+        "http://[64:ff9b:1::808:808]/",  # local-use NAT64: never public
+        "http://[2002:7f00:1::]/",  # 6to4
+        "http://[2002:c0a8:1::]/",  # 6to4 of 192.168.0.1
+        "http://[2001:0:808:808::80ff:fffe]/",  # Teredo, client 127.0.0.1
+    ],
+)
+async def test_http_guard_judges_ipv4_carried_in_ipv6(url: str) -> None:
+    with pytest.raises(ToolCallError, match="non-public"):
+        await AddressGuard().check(httpx.URL(url), "http_get")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("url", ["http://[64:ff9b::808:808]/", "http://[2002:808:808::]/", "http://[::ffff:8.8.8.8]/"])
+async def test_http_guard_passes_public_ipv4_carried_in_ipv6(url: str) -> None:
+    await AddressGuard().check(httpx.URL(url), "http_get")  # checked without connecting: no error
+
+
+async def _streamed(data: bytes) -> AsyncIterator[bytes]:
+    """`data` in chunks, as it comes off the network (a transport's bytes content would arrive read already)."""
+    for start in range(0, len(data), 16_384):
+        yield data[start : start + 16_384]
+
+
+def _http_get(handler: Any, **options: Any) -> Tool:
+    transport = httpx.MockTransport(handler)
+    return http_tools(allow=["example.test"], transport=transport, **options)[0]
+
+
+@pytest.mark.anyio
+async def test_http_inflates_a_compression_bomb_only_up_to_the_cap() -> None:
+    bomb = gzip.compress(b"0" * 30_000_000)  # 30 MB in about 30 KB
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-encoding": "gzip", "content-type": "text/plain"}
+        return httpx.Response(200, content=_streamed(bomb), headers=headers)
+
+    get = _http_get(handler, max_bytes=100_000)
+    tracemalloc.start()
+    try:
+        result = await get(url="http://example.test/bomb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result["truncated"] is True and "cut at 100,000 bytes" in result["note"]
+    assert result["body"] == "0" * 100_000
+    assert peak < 5_000_000, f"{peak:,} bytes allocated to read 100 KB"
+
+
+@pytest.mark.anyio
+async def test_http_bodies_still_decode_and_read_bodies_are_capped() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/read":  # a body the transport has read already
+            return httpx.Response(200, content=b"y" * 50, headers={"content-type": "text/plain"})
+        body = _streamed(gzip.compress(b'{"ok": true}'))
+        return httpx.Response(200, content=body, headers={"content-encoding": "gzip", "content-type": "application/json"})
+
+    get = _http_get(handler, max_bytes=20)
+    result = await get(url="http://example.test/")
+    assert result["body"] == {"ok": True} and result["truncated"] is False and "note" not in result
+    read = await get(url="http://example.test/read")
+    assert read["body"] == "y" * 20 and read["truncated"] is True
+
+
+@pytest.mark.anyio
+async def test_http_timeout_bounds_a_body_that_drips_forever() -> None:
+    async def drip() -> AsyncIterator[bytes]:
+        while True:
+            await anyio.sleep(0.05)
+            yield b"x"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=drip(), headers={"content-type": "text/plain"})
+
+    get = _http_get(handler, timeout=0.5)
+    with anyio.fail_after(10):
+        with pytest.raises(ToolCallError, match=r"no complete response within 0.5 s"):
+            await get(url="http://example.test/slow")
