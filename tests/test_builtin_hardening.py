@@ -5,6 +5,7 @@ The time bounds here are generous "does not hang" checks, not benchmarks."""
 from __future__ import annotations
 
 import gzip
+import os
 import sqlite3
 import threading
 import time
@@ -19,9 +20,11 @@ import anyio.to_thread
 import httpx
 import pytest
 
+from f1.errors import PlanError
 from f1.plan import Plan, Step
+from f1.plan.text import parse_text_plan
 from f1.scheduler import Scheduler, abandoned
-from f1.tools.builtin import AddressGuard, calculate, http_tools, sqlite_tools
+from f1.tools.builtin import AddressGuard, calculate, http_tools, sqlite_tools, workspace_tools
 from f1.tools.builtin._common import json_size
 from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, ToolRegistry, tool
@@ -226,3 +229,104 @@ async def test_http_timeout_bounds_a_body_that_drips_forever() -> None:
     with anyio.fail_after(10):
         with pytest.raises(ToolCallError, match=r"no complete response within 0.5 s"):
             await get(url="http://example.test/slow")
+
+
+# files: loops, FIFOs, budgets -----------------------------------------------------------------------------
+
+
+def _workspace(root: Path, **options: Any) -> dict[str, Tool]:
+    return {item.name: item for item in workspace_tools(root, **options)}
+
+
+
+@pytest.fixture
+def odd_workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("hello world\n")
+    (root / "sub" / "b.txt").write_text("hello again\n")
+    os.symlink("loop", root / "loop")  # points at itself
+    os.symlink("nowhere", root / "broken")
+    os.symlink(".", root / "here")  # a folder symlink back up: never descended into
+    os.mkfifo(root / "pipe")
+    return root
+
+
+def test_a_symlink_loop_is_skipped_with_a_note_and_the_rest_listed(odd_workspace: Path) -> None:
+    tools = _workspace(odd_workspace)
+    listing = tools["list_files"](recursive=True)
+    assert [entry["path"] for entry in listing["entries"]] == ["a.txt", "here", "pipe", "sub", "sub/b.txt"]
+    assert listing["note"] == "skipped 'broken' (a broken symlink), 'loop' (a symlink loop)"
+    assert listing["truncated"] is False and listing["entries"][2]["type"] == "other"
+    found = tools["search_files"](query="hello")
+    assert [(match["path"], match["line"]) for match in found["matches"]] == [("a.txt", 1), ("sub/b.txt", 1)]
+    assert "a symlink loop" in found["note"]
+    with pytest.raises(ToolCallError, match="symlink loop"):
+        tools["read_file"](path="loop")
+
+
+def test_write_and_read_refuse_a_fifo_without_blocking(odd_workspace: Path) -> None:
+    tools = _workspace(odd_workspace)
+    outcome: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            tools["write_file"](path="pipe", content="x")
+        except BaseException as exc:  # noqa: BLE001 (handed to the test thread)
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write, daemon=True)  # on a hang, the test fails instead of blocking
+    writer.start()
+    writer.join(10)
+    assert not writer.is_alive(), "write_file blocked on a FIFO"
+    assert isinstance(outcome[0], ToolCallError) and "not a regular file" in str(outcome[0])
+    with pytest.raises(ToolCallError, match="not a regular file"):
+        tools["read_file"](path="pipe")
+
+
+def test_file_results_are_capped_in_bytes(odd_workspace: Path) -> None:
+    (odd_workspace / "long.txt").write_text("é" * 100)  # 200 bytes; the cut falls inside a character
+    for number in range(50):
+        (odd_workspace / "sub" / f"{number:03}-{'x' * 100}.txt").write_text("hello\n")
+    tools = _workspace(odd_workspace, max_bytes=1_001)
+    assert tools["read_file"](path="long.txt")["content"] == "é" * 100
+    small = _workspace(odd_workspace, max_bytes=51)["read_file"](path="long.txt")
+    assert small["content"] == "é" * 25 and small["truncated"] is True and "cut at 51 bytes of 200" in small["note"]
+    listing = tools["list_files"](path="sub")
+    assert listing["truncated"] is True and "cut at 1,001 bytes" in listing["note"]
+    assert 0 < len(listing["entries"]) < 51 and json_size(listing["entries"]) <= 1_001
+    found = tools["search_files"](query="hello", path="sub")
+    assert found["truncated"] is True and json_size(found["matches"]) <= 1_001
+
+
+def test_walks_and_searches_stop_at_their_budgets(odd_workspace: Path) -> None:
+    for number in range(30):
+        (odd_workspace / "sub" / f"{number}.txt").write_text("hello\n" * 100)
+    walked = _workspace(odd_workspace, max_scanned=10)["list_files"](recursive=True)
+    assert walked["truncated"] is True and "stopped after 10 entries" in walked["note"]
+    searched = _workspace(odd_workspace, max_read_bytes=1_000)["search_files"](query="hello", path="sub")
+    assert searched["truncated"] is True and "stopped after reading 1,000 bytes" in searched["note"]
+
+
+# text plans: huge or deeply nested arguments ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1. f(a=" + "+" * 10_000 + "1)", "nested too deeply"),  # the parser raised MemoryError
+        ("1. f(a=" + "1+" * 9_000 + "1)", "nested too deeply"),  # RecursionError
+        ('1. f(a="' + "x" * 100_000 + '")', "longer than 20,000 characters"),
+    ],
+    ids=["unary chain", "binary chain", "100,000 characters"],
+)
+def test_text_plan_refuses_huge_arguments_with_a_plan_error(text: str, reason: str) -> None:
+    with pytest.raises(PlanError, match=reason):
+        parse_text_plan(text)
+
+
+def test_text_plan_line_pattern_does_not_backtrack_on_long_spaces() -> None:
+    started = time.perf_counter()
+    assert parse_text_plan("1. f()" + " " * 100_000 + "x").steps == []
+    assert time.perf_counter() - started < 2
+    assert parse_text_plan("1. f(a=1)  <END_OF_PLAN>  ").steps[0].args == {"a": 1}

@@ -318,7 +318,7 @@ def test_workspace_list_read_write_search(workspace: Path) -> None:
 
 def test_workspace_read_truncates_long_files(workspace: Path) -> None:
     (workspace / "long.txt").write_text("x" * 50)
-    result = _tools(workspace, max_chars=10)["read_file"](path="long.txt")
+    result = _tools(workspace, max_bytes=10)["read_file"](path="long.txt")
     assert result["content"] == "x" * 10 and result["truncated"] is True and result["size"] == 50
 
 
