@@ -14,9 +14,11 @@ from f1.plan.validate import plan_from_data
 if TYPE_CHECKING:
     from f1.tools.spec import ToolSpec
 
-_LINE = re.compile(r"^\s*(\d+)\s*[.)]\s*([A-Za-z_][\w.\-]*)\s*\((.*)\)\s*(?:<END_OF_PLAN>)?\s*$")
+# one optional tail after the ")": an ambiguous `\s*(?:<END_OF_PLAN>)?\s*$` backtracked quadratically on long spaces
+_LINE = re.compile(r"^\s*(\d+)\s*[.)]\s*([A-Za-z_][\w.\-]*)\s*\((.*)\)\s*(?:<END_OF_PLAN>\s*)?$")
 _BARE_REF = re.compile(r"\$[1-9][0-9]*(?:\.[A-Za-z0-9_\-]+)*")
 JOIN = "join"
+MAX_ARGUMENT_CHARS = 20_000  # the arguments of one call; Python's parser needs memory and stack to match
 
 
 def parse_text_plan(text: str, tools: Mapping[str, ToolSpec] | None = None) -> Plan:
@@ -37,14 +39,20 @@ def parse_text_plan(text: str, tools: Mapping[str, ToolSpec] | None = None) -> P
 
 
 def _parse_call_args(arg_text: str, step_id: int, *, line_number: int) -> tuple[list[Any], dict[str, Any]]:
+    if len(arg_text) > MAX_ARGUMENT_CHARS:
+        reason = f"line {line_number}: the arguments are longer than {MAX_ARGUMENT_CHARS:,} characters"
+        raise PlanError(reason, step=step_id)
     source = f"f({_quote_bare_refs(arg_text)})"
     try:
         call = ast.parse(source, mode="eval").body
         assert isinstance(call, ast.Call)
         positional = [ast.literal_eval(node) for node in call.args]
         keywords = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg is not None}
+    except (MemoryError, RecursionError):  # how the parser and literal_eval refuse deep nesting
+        raise PlanError(f"line {line_number}: the arguments are nested too deeply", step=step_id) from None
     except (SyntaxError, ValueError, AssertionError, TypeError) as exc:
-        reason = f"line {line_number}: arguments are not literals ({type(exc).__name__}: {exc}): {arg_text!r}"
+        excerpt = arg_text if len(arg_text) <= 200 else f"{arg_text[:200]}..."
+        reason = f"line {line_number}: arguments are not literals ({type(exc).__name__}: {exc}): {excerpt!r}"
         raise PlanError(reason, step=step_id) from None
     return positional, keywords
 
