@@ -306,6 +306,8 @@ def test_walks_and_searches_stop_at_their_budgets(odd_workspace: Path) -> None:
     assert walked["truncated"] is True and "stopped after 10 entries" in walked["note"]
     searched = _workspace(odd_workspace, max_read_bytes=1_000)["search_files"](query="hello", path="sub")
     assert searched["truncated"] is True and "stopped after reading 1,000 bytes" in searched["note"]
+    with pytest.raises(ToolCallError, match="file-name pattern"):
+        _workspace(odd_workspace)["list_files"](pattern="*a" * 200)
 
 
 # text plans: huge or deeply nested arguments ----------------------------------------------------------------

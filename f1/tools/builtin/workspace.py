@@ -24,6 +24,7 @@ from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, tool
 
 _NOTED = 10  # skipped entries named in a note; the rest are counted
+_MAX_PATTERN = 255  # as long as a file name; fnmatch keeps each pattern compiled in a cache of 32,768
 
 
 class Entry(TypedDict):
@@ -112,7 +113,7 @@ def workspace_tools(
     def walk(folder: Path, pattern: str, recursive: bool, tool_name: str) -> _Walk:
         """The entries under `folder` whose names match `pattern`. Symlinks are listed only when they point inside
         the workspace and never descended into (what they reach inside it is reached by its real path anyway)."""
-        if not pattern or "/" in pattern or "\\" in pattern or pattern in (".", ".."):
+        if not pattern or len(pattern) > _MAX_PATTERN or "/" in pattern or "\\" in pattern or pattern in (".", ".."):
             raise ToolCallError(f"pattern {pattern!r} must be a file-name pattern such as '*.txt'", tool=tool_name)
         found = _Walk()
         folders, scanned = [folder], 0
