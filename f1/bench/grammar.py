@@ -98,21 +98,18 @@ def sample_plan(tools: list[ToolSpec], steps: int = 3) -> str:
 
 
 def decode_step_seconds(model: Any, tokenizer: Any, *, context: int = 400, steps: int = 8) -> float:
-    """Median time of one cached decode step after a `context`-token prompt."""
-    import torch
-    from transformers import DynamicCache
+    """Median time of one cached decode step after a `context`-token prompt, on the model's numeric path."""
+    from f1.decoding.runtime import as_causal_lm
 
+    lm = as_causal_lm(model)
     ids = tokenizer("word " * context, add_special_tokens=False)["input_ids"][:context]
+    cache = lm.new_cache()
+    token = int(lm.forward(ids, cache, 1)[-1].argmax())
     times = []
-    with torch.inference_mode():
-        cache = DynamicCache(config=model.config)
-        output = model(input_ids=torch.tensor([ids], device=model.device), past_key_values=cache, use_cache=True)
-        token = int(output.logits[0, -1].argmax())
-        for _ in range(steps):
-            started = time.perf_counter()
-            output = model(input_ids=torch.tensor([[token]], device=model.device), past_key_values=cache, use_cache=True)
-            token = int(output.logits[0, -1].float().argmax())
-            times.append(time.perf_counter() - started)
+    for _ in range(steps):
+        started = time.perf_counter()
+        token = int(lm.forward([token], cache, 1)[-1].argmax())
+        times.append(time.perf_counter() - started)
     return statistics.median(times)
 
 

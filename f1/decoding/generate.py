@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import codecs
-import inspect
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from f1.decoding.runtime import PortableCache
 
 if TYPE_CHECKING:
     import torch
 
     from f1.decoding.engines.base import GrammarEngine, Matcher
     from f1.decoding.grammar import Grammar
+    from f1.decoding.prefix_store import DiskPrefixStore
+    from f1.decoding.runtime import CausalLM
 
 
 @dataclass
@@ -38,7 +41,7 @@ class Delta:
 
 
 def generate(
-    model: Any,
+    model: CausalLM | Any,
     tokenizer: Any,
     prompt_ids: Sequence[int],
     *,
@@ -50,50 +53,49 @@ def generate(
     stats: GenerationStats | None = None,
     fast_forward: bool = True,
     prefix_cache: PrefixCache | None = None,
+    stable_prefix: int = 0,
 ) -> Iterator[Delta]:
     """Yield the completion of `prompt_ids` as `Delta`s (text never splitting a UTF-8 character).
 
     Greedy at temperature 0, else sampling (seeded by `seed`). Under a grammar, tokens it forbids are masked and
     tokens it forces are appended in the same forward call as the sampled token before them (`fast_forward`).
     Stops at the grammar's end, at EOS, or after `max_new_tokens`. With `prefix_cache`, the keys and values of
-    the longest prompt prefix seen before are reused (a shared system prompt is computed once). Forward calls run under
-    `torch.inference_mode` (not the caller's code between deltas). A forced block is yielded after the forward
+    the longest prompt prefix seen before are reused (a shared system prompt is computed once); its first
+    `stable_prefix` prompt tokens are what later prompts will share (the cache may keep them on disk). `model` is a
+    `CausalLM` or a transformers model. A forced block is yielded after the forward
     call that scores it (its log-probability comes from that call's logits), so it arrives one call later.
     """
     import torch
 
     from f1.decoding.engines import get_engine
+    from f1.decoding.runtime import as_causal_lm
     from f1.decoding.vocab import eos_ids, token_bytes
 
+    lm = as_causal_lm(model)
     stats = stats if stats is not None else GenerationStats()
     started = time.perf_counter()
-    vocab_size = model.get_output_embeddings().weight.shape[0]
-    pieces = token_bytes(tokenizer, vocab_size)
-    stop_ids = set(eos_ids(tokenizer, model))
+    pieces = token_bytes(tokenizer, lm.vocab_size)
+    stop_ids = set(eos_ids(tokenizer, lm.eos_token_ids))
     matcher: Matcher | None = None
     if grammar is not None:
         chosen = get_engine(engine) if isinstance(engine, str) else engine
-        matcher = chosen.matcher(tokenizer, grammar, vocab_size=vocab_size)
+        matcher = chosen.matcher(tokenizer, grammar, vocab_size=lm.vocab_size)
     generator = torch.Generator().manual_seed(seed) if seed is not None and temperature > 0 else None
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    device = model.device
     kv, reused = prefix_cache.take(prompt_ids) if prefix_cache is not None else (None, 0)
-    cache = {_cache_argument(model): kv if kv is not None else _new_cache(model)}
+    cache = kv if kv is not None else lm.new_cache()
     fed: list[int] = list(prompt_ids[:reused])  # the tokens whose keys and values the cache holds
-
-    keep = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     def next_token(ids: list[int], unscored: int) -> tuple[list[float], int, float]:
         """One forward call over `ids` (extending the KV cache): the log-probabilities of its last `unscored`
         tokens, then the masked, sampled next token and its own (unmasked) log-probability."""
         with torch.inference_mode():
             stats.forward_calls += 1
-            rows = {"logits_to_keep": unscored + 1} if keep else {}
-            output = model(input_ids=torch.tensor([ids], device=device), use_cache=True, **rows, **cache)
+            output = lm.forward(ids, cache, unscored + 1)
             fed.extend(ids)
-            logprobs = torch.log_softmax(output.logits[0, -(unscored + 1) :].float(), dim=-1)
+            logprobs = torch.log_softmax(output, dim=-1)
             scored = [float(logprobs[row, token]) for row, token in enumerate(ids[len(ids) - unscored :])]
-            logits = output.logits[0, -1].float()
+            logits = output[-1]  # masked in place: the log-probabilities above are unmasked
             if matcher is not None:
                 mask_started = time.perf_counter()
                 matcher.mask_logits(logits)
@@ -143,16 +145,19 @@ def generate(
     finally:
         stats.seconds += time.perf_counter() - started
         if prefix_cache is not None:
-            prefix_cache.put(fed, next(iter(cache.values())))
+            prefix_cache.put(fed, cache, stable=stable_prefix)
 
 
 class PrefixCache:
     """KV caches of a model's recent generations, reused for the longest token prefix a new prompt shares with
-    one of them (the system prompt, few-shot turns, earlier turns). Not thread-safe: one generation at a time."""
+    one of them (the system prompt, few-shot turns, earlier turns). With a `store`, the stable prefix of each
+    prompt (what the caller says will recur, e.g. instructions and few-shot turns) is also kept on disk for later
+    processes, and read back when it is longer than anything in memory. Not thread-safe: one generation at a time."""
 
-    def __init__(self, slots: int = 4, *, min_shared: int = 16) -> None:
+    def __init__(self, slots: int = 4, *, min_shared: int = 16, store: DiskPrefixStore | None = None) -> None:
         self.slots = slots
         self.min_shared = min_shared
+        self.store = store
         self._entries: list[tuple[list[int], Any]] = []  # most recent first
 
     def take(self, prompt_ids: Sequence[int]) -> tuple[Any, int]:
@@ -162,17 +167,26 @@ class PrefixCache:
             length = _shared_prefix(ids, prompt_ids)
             if length > shared:
                 best, shared = index, length
-        shared = min(shared, len(prompt_ids) - 1)  # at least one token must be fed for the next logits
+        limit = len(prompt_ids) - 1  # at least one token must be fed for the next logits
+        if self.store is not None:
+            path, stored = self.store.longest(prompt_ids[:limit])
+            if path is not None and stored > min(shared, limit) and stored >= self.min_shared:
+                kv = self.store.load(path)
+                if kv is not None:
+                    return kv, stored
+        shared = min(shared, limit)
         if best < 0 or shared < self.min_shared:
             return None, 0
         _, kv = self._entries.pop(best)
-        kv.crop(shared - kv.get_seq_length())  # transformers 5: a negative count of tokens to drop
+        kv.crop(shared - kv.get_seq_length())
         return kv, shared
 
-    def put(self, ids: list[int], kv: Any) -> None:
-        """Keep `kv`, which holds the keys and values of exactly `ids`."""
+    def put(self, ids: list[int], kv: Any, *, stable: int = 0) -> None:
+        """Keep `kv`, which holds the keys and values of exactly `ids`; its first `stable` tokens also on disk."""
         if kv.get_seq_length() != len(ids):
             return  # interrupted inside a forward call: not reusable
+        if self.store is not None and self.min_shared <= stable <= len(ids) and isinstance(kv, PortableCache):
+            self.store.save(ids[:stable], kv.prefix_arrays(stable))
         self._entries.insert(0, (ids, kv))
         del self._entries[self.slots :]
 
@@ -195,17 +209,3 @@ def _sample(logits: torch.Tensor, temperature: float, generator: torch.Generator
     # Exponential-race sampling: argmax(p / E) with E ~ Exp(1) draws from p (and is much faster than multinomial).
     race = torch.empty_like(probs).exponential_(1.0, generator=generator)
     return int(torch.argmax(probs / race))
-
-
-def _cache_argument(model: Any) -> str:
-    """The forward() keyword for the KV cache: ``cache`` in recent transformers, ``past_key_values`` before."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _new_cache(model: Any) -> Any:
-    from transformers import DynamicCache
-
-    try:
-        return DynamicCache(config=model.config)
-    except TypeError:  # older signature
-        return DynamicCache()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -58,11 +59,9 @@ def token_bytes(tokenizer: Any, vocab_size: int | None = None) -> list[bytes]:
     return out
 
 
-def eos_ids(tokenizer: Any, model: Any = None) -> list[int]:
-    """Token ids that end a generation: the tokenizer's EOS plus the model's generation config EOS ids."""
+def eos_ids(tokenizer: Any, extra: int | Sequence[int] | None = None) -> list[int]:
+    """Token ids that end a generation: the tokenizer's EOS plus `extra` (a model's generation config EOS ids)."""
     ids: list[int] = []
-    config = getattr(model, "generation_config", None)
-    extra = getattr(config, "eos_token_id", None)
     for value in (tokenizer.eos_token_id, extra):
         for item in value if isinstance(value, list | tuple) else [value]:
             if isinstance(item, int) and item not in ids:
