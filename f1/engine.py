@@ -16,6 +16,7 @@ from f1.conversation import Conversation
 from f1.errors import F1Error
 from f1.joiner import Decision, Joiner
 from f1.plan import Plan, Step
+from f1.plan.validate import prepare_validation
 from f1.planner.backends.base import ModelBackend
 from f1.planner.events import PlanDone, PlanEvent, StepDecoded, Usage
 from f1.planner.messages import ChatMessage
@@ -160,9 +161,16 @@ class Engine:
         return retriever_for(pool, persist=tools is None).search(query, k=self.config.max_tools_in_prompt)
 
     async def acandidates(self, query: str, tools: Sequence[ToolSpec] | None = None) -> list[ToolSpec]:
-        """`candidates` in a worker thread: embedding a large tool set takes seconds of CPU. If the caller is
-        cancelled, the embedding still finishes (and is cached) in its thread."""
-        return await anyio.to_thread.run_sync(partial(self.candidates, query, tools), abandon_on_cancel=True)
+        """`candidates` in a worker thread, with the chosen tools' argument validators built there too: embedding
+        a large tool set takes seconds of CPU, compiling a large schema a while. If the caller is cancelled, the
+        work still finishes (and is cached) in its thread."""
+
+        def offer() -> list[ToolSpec]:
+            chosen = self.candidates(query, tools)
+            prepare_validation(chosen)
+            return chosen
+
+        return await anyio.to_thread.run_sync(offer, abandon_on_cancel=True)
 
     # Planning only --------------------------------------------------------------------------------------
     async def aplan_stream(

@@ -218,6 +218,30 @@ def test_retrieval_of_a_large_tool_set_runs_off_the_event_loop(monkeypatch) -> N
     assert persisted == [False, True]  # a client's tool set stays off the disk; the engine's own catalogue may not
 
 
+def test_a_client_tools_validators_are_built_off_the_event_loop(monkeypatch) -> None:
+    import f1.plan.validate as validate
+
+    threads: list[int] = []
+    real = validate.schema_validator
+
+    def recording(schema: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real(schema)
+
+    monkeypatch.setattr(validate, "schema_validator", recording)
+    schema = {"type": "object", "properties": {"unique_to_this_test": {"type": "string"}}}
+    spec = ToolSpec(name="t", parameters=schema)
+    engine = Engine(model=ScriptedModel([_plan_for("t", {"unique_to_this_test": "x"})]))
+
+    async def main() -> int:
+        plan = await engine.aplan("go", tools=[spec])
+        assert [step.tool for step in plan.steps] == ["t"]
+        return threading.get_ident()
+
+    loop_thread = anyio.run(main)
+    assert threads and loop_thread not in threads
+
+
 # 2. caches keyed by client JSON are bounded -------------------------------------------------------------
 def test_bounded_cache_evicts_the_least_recently_used_by_bytes() -> None:
     cache: BoundedCache[str] = BoundedCache(max_bytes=10, max_entries=3)

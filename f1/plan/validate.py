@@ -123,6 +123,13 @@ _BY_IDENTITY: BoundedCache[tuple[Mapping[str, Any], _Checkers]] = BoundedCache(m
 _BY_CONTENT: BoundedCache[_Checkers] = BoundedCache(max_bytes=4 * 1024 * 1024)
 
 
+def prepare_validation(specs: Iterable[ToolSpec]) -> None:
+    """Build the argument checkers of `specs` now (e.g. in a worker thread: a large schema takes a while), so that
+    validating their steps later finds them built."""
+    for spec in specs:
+        _checkers(spec.parameters)
+
+
 def _checkers(schema: Mapping[str, Any]) -> _Checkers:
     """A schema's fast predicate (None if it has none) and its jsonschema validator, cached."""
     entry = _BY_IDENTITY.get(id(schema))
