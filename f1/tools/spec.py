@@ -218,11 +218,11 @@ def _object_schema(flat: Mapping[str, Any], required: Any, tool: Any, source: st
 
 # The keys each format reads (or knows to carry no inputs). Any other key holding an object or a list may describe
 # inputs under a name the importer does not know: it is refused, never dropped (a tool would accept anything).
-_OPENAI = ("an OpenAI function", "parameters", frozenset({"name", "description", "parameters", "strict"}))
-_BFCL = ("a BFCL function", "parameters", frozenset({"name", "description", "parameters", "response"}))
+_OPENAI = ("an OpenAI function", "'parameters'", frozenset({"name", "description", "parameters", "strict"}))
+_BFCL = ("a BFCL function", "'parameters'", frozenset({"name", "description", "parameters", "response"}))
 _SEAL = (
     "a Seal-Tools entry",
-    "parameters",
+    "'parameters'",
     frozenset({"api_name", "api_description", "parameters", "required", "responses", "field", "example"}),
 )
 
@@ -231,11 +231,11 @@ def refuse_unread_keys(
     data: Mapping[str, Any], read: frozenset[str], *, form: str, inputs: str, tool: Any, source: str | None
 ) -> None:
     """Raise `ToolSpecError` naming the first key of `data` outside `read` that holds an object or a list
-    (`form` and `inputs` say which format was read and where it takes inputs from)."""
+    (`form` and `inputs` say which format was read and where it takes inputs from, e.g. "'parameters'")."""
     for key, value in data.items():
         if _stray(key, value, read):
             raise ToolSpecError(
-                f"unknown key {key!r}: {form} describes its inputs under {inputs!r}, and a key this importer "
+                f"unknown key {key!r}: {form} describes its inputs under {inputs}, and a key this importer "
                 "cannot read is refused rather than dropped",
                 tool=tool if isinstance(tool, str) else None,
                 source=source,
