@@ -20,7 +20,8 @@ from f1.planner.backends import Chunk, LocalModel, RemoteModel, ScriptedModel, r
 from f1.planner.complete import complete
 from f1.planner.backends.local import chat_dicts, prompt_ids
 from f1.planner.messages import ChatMessage, ToolCall
-from f1.planner.weights import load_model
+from f1.planner.numeric import choose_path
+from f1.planner.weights import load_model, load_tokenizer
 from tests.tiny_model import save_tiny_dir
 
 USER = [ChatMessage(role="user", content="hello")]
@@ -84,6 +85,13 @@ def test_local_streams_text_and_usage_adds_up(tiny: LocalModel, forwards: list[i
     assert chunks[0].prompt_tokens > 0 and all(c.prompt_tokens == 0 for c in chunks[1:])
     assert sum(c.completion_tokens for c in chunks) == len(forwards) <= 12  # one token per forward, no grammar
     assert "".join(c.text for c in chunks)
+
+
+def test_loading_prepares_the_vocabulary_on_the_tokenizer_the_model_uses(tiny: LocalModel) -> None:
+    loaded = anyio.run(tiny.loaded)
+    assert loaded.numeric == choose_path(known_model=False) and loaded.numeric.startswith("torch-")  # no export
+    assert loaded.tokenizer is load_tokenizer(tiny.spec)[0]
+    assert len(getattr(loaded.tokenizer, "_f1_token_bytes", ())) == loaded.model.vocab_size  # built while loading
 
 
 def test_local_output_follows_the_grammar(tiny: LocalModel) -> None:

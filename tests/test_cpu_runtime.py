@@ -41,7 +41,7 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, A
     source = tmp_path_factory.mktemp("tiny-hf")
     Qwen2ForCausalLM(config).eval().save_pretrained(source)
     tokenizer.save_pretrained(source)
-    target = export_onnx(source, source.parent / "onnx-int8", "int8", source_marker={"test": 1})
+    target = export_onnx(source, source.parent / "onnx-int8", "int8", source_marker={"seconds": 1.5})
     yield OnnxLM(target, threads=1), tokenizer
 
 
@@ -59,7 +59,7 @@ def test_export_is_done_once_and_names_its_path(tiny_onnx: tuple[Any, Any]) -> N
     directory = lm.directory
     before = (directory / MARKER).stat().st_mtime_ns
     source = Path(json.loads((directory / MARKER).read_text())["source"])
-    assert export_onnx(source, directory, "int8", source_marker={"test": 1}) == directory
+    assert export_onnx(source, directory, "int8", source_marker={"seconds": 1.5}) == directory
     assert (directory / MARKER).stat().st_mtime_ns == before  # not rebuilt
     assert lm.path == "onnx-int8" and lm.vocab_size > 256
 

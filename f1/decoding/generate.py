@@ -148,6 +148,17 @@ def generate(
             prefix_cache.put(fed, cache, stable=stable_prefix)
 
 
+def prepare_vocabulary(tokenizer: Any, vocab_size: int, engine: str | GrammarEngine = "llguidance") -> None:
+    """Build what every generation with this tokenizer needs once (its token bytes, the grammar engine's view of
+    its vocabulary), so that it can overlap a model's loading instead of delaying the first token."""
+    from f1.decoding.engines import get_engine
+    from f1.decoding.grammar import text_grammar
+    from f1.decoding.vocab import token_bytes
+
+    token_bytes(tokenizer, vocab_size)
+    (get_engine(engine) if isinstance(engine, str) else engine).compile(tokenizer, text_grammar(), vocab_size=vocab_size)
+
+
 class PrefixCache:
     """KV caches of a model's recent generations, reused for the longest token prefix a new prompt shares with
     one of them (the system prompt, few-shot turns, earlier turns). With a `store`, the stable prefix of each

@@ -33,7 +33,7 @@ PREFILL_CHUNK = 256  # tokens per forward call while prefilling: bounds the logi
 
 def export_onnx(source: Path, target: Path, precision: Precision, *, source_marker: dict[str, Any]) -> Path:
     """`target`, holding the ONNX export of the transformers directory `source` (done once, atomically)."""
-    marker = {"source": str(source), **source_marker, "precision": precision, "options": list(BUILDER_OPTIONS)}
+    marker = {"source": str(source), "made_from": source_marker, "precision": precision, "options": list(BUILDER_OPTIONS)}
     existing = _read_json(target / MARKER)
     if all(existing.get(key) == value for key, value in marker.items()):
         return target
@@ -50,7 +50,7 @@ def export_onnx(source: Path, target: Path, precision: Precision, *, source_mark
             tail = "\n".join(done.stderr.strip().splitlines()[-5:])
             raise ModelError(f"cannot export {source} to ONNX (onnxruntime-genai builder): {tail}")
         out = tmp / "model"
-        (out / MARKER).write_text(json.dumps({**marker, "seconds": round(time.perf_counter() - started, 1)}))
+        (out / MARKER).write_text(json.dumps({**marker, "export_seconds": round(time.perf_counter() - started, 1)}))
         if target.exists():
             shutil.rmtree(target)
         out.rename(target)
@@ -98,6 +98,7 @@ class OnnxLM:
         self.directory = directory
         marker = _read_json(directory / MARKER)
         self.path = f"onnx-{marker.get('precision', 'int4')}"
+        marker.pop("export_seconds", None)
         self.identity = json.dumps(marker, sort_keys=True)  # what the export was made from, and how
         config = _read_json(directory / "genai_config.json").get("model", {})
         decoder = config.get("decoder", {})

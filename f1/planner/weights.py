@@ -330,7 +330,23 @@ def resolve_path(spec: str) -> tuple[str, Path]:
 
 
 _loaded: dict[tuple[Path, NumericPath], LoadedModel] = {}
+_tokenizers: dict[Path, tuple[Any, int]] = {}
 _load_lock = threading.Lock()
+_tokenizer_lock = threading.Lock()
+
+
+def load_tokenizer(spec: str = "default") -> tuple[Any, int]:
+    """A model's tokenizer and its logits width (config.json's vocab_size), once per process: the very object its
+    `LoadedModel` carries, so that what is built for it while the model loads is reused."""
+    name, path = resolve_path(spec)
+    with _tokenizer_lock:
+        if path not in _tokenizers:
+            try:
+                vocab_size = int(json.loads((path / "config.json").read_text())["vocab_size"])
+            except (OSError, ValueError, KeyError) as exc:
+                raise ModelError(f"cannot read the vocabulary size of model {name!r} from {path}: {exc}") from exc
+            _tokenizers[path] = _load_tokenizer(name, path), vocab_size
+        return _tokenizers[path]
 
 
 def load_model(spec: str = "default", numeric: str | None = None) -> LoadedModel:
@@ -342,9 +358,8 @@ def load_model(spec: str = "default", numeric: str | None = None) -> LoadedModel
         if (path, chosen) not in _loaded:
             started = time.perf_counter()
             model = _load_onnx(path, chosen) if chosen.startswith("onnx-") else _load_torch(name, path, chosen)
-            _loaded[path, chosen] = LoadedModel(
-                model, _load_tokenizer(name, path), name, path, chosen, time.perf_counter() - started
-            )
+            tokenizer = load_tokenizer(spec)[0]
+            _loaded[path, chosen] = LoadedModel(model, tokenizer, name, path, chosen, time.perf_counter() - started)
         return _loaded[path, chosen]
 
 

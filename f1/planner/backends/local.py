@@ -17,12 +17,12 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 
-from f1.decoding.generate import GenerationStats, PrefixCache, generate
+from f1.decoding.generate import GenerationStats, PrefixCache, generate, prepare_vocabulary
 from f1.decoding.prefix_store import DiskPrefixStore
 from f1.planner.backends.base import Chunk
 from f1.planner.messages import ChatMessage
 from f1.planner.numeric import choose_path
-from f1.planner.weights import KNOWN_MODELS, LoadedModel, cache_root, check_spec, load_model
+from f1.planner.weights import KNOWN_MODELS, LoadedModel, cache_root, check_spec, load_model, load_tokenizer
 
 if TYPE_CHECKING:
     from f1.decoding.grammar import Grammar
@@ -117,8 +117,16 @@ class LocalModel:
         self.numeric = choose_path(numeric, known_model=spec == "default" or spec in KNOWN_MODELS)
 
     async def loaded(self) -> LoadedModel:
-        """The loaded model (loading it in a worker thread on first use)."""
-        return await anyio.to_thread.run_sync(load_model, self.spec, self.numeric)
+        """The loaded model (on first use loading it in a worker thread, and the tokenizer's vocabulary for the
+        grammar engine in another, at once)."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, self._prepare_vocabulary)
+            loaded = await anyio.to_thread.run_sync(load_model, self.spec, self.numeric)
+        return loaded
+
+    def _prepare_vocabulary(self) -> None:
+        tokenizer, vocab_size = load_tokenizer(self.spec)
+        prepare_vocabulary(tokenizer, vocab_size, self.engine)
 
     async def stream(
         self,
