@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from f1.errors import ModelError
+from f1.planner.weights import read_json_object
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,7 +35,7 @@ PREFILL_CHUNK = 256  # tokens per forward call while prefilling: bounds the logi
 def export_onnx(source: Path, target: Path, precision: Precision, *, source_marker: dict[str, Any]) -> Path:
     """`target`, holding the ONNX export of the transformers directory `source` (done once, atomically)."""
     marker = {"source": str(source), "made_from": source_marker, "precision": precision, "options": list(BUILDER_OPTIONS)}
-    existing = _read_json(target / MARKER)
+    existing = read_json_object(target / MARKER)
     if all(existing.get(key) == value for key, value in marker.items()):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -57,14 +58,6 @@ def export_onnx(source: Path, target: Path, precision: Precision, *, source_mark
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 class OnnxCache:
@@ -96,11 +89,11 @@ class OnnxLM:
         import onnxruntime
 
         self.directory = directory
-        marker = _read_json(directory / MARKER)
+        marker = read_json_object(directory / MARKER)
         self.path = f"onnx-{marker.get('precision', 'int4')}"
         marker.pop("export_seconds", None)
         self.identity = json.dumps(marker, sort_keys=True)  # what the export was made from, and how
-        config = _read_json(directory / "genai_config.json").get("model", {})
+        config = read_json_object(directory / "genai_config.json").get("model", {})
         decoder = config.get("decoder", {})
         try:
             self.vocab_size = int(config["vocab_size"])

@@ -182,7 +182,7 @@ def assemble(name: str) -> Path:
     model = known_model(name)
     target_dir = cache_dir() / model.name
     target = target_dir / _GGUF_NAME
-    if _read_marker(target_dir / f"{_GGUF_NAME}.json").get("sha256") == model.sha256 and target.is_file():
+    if read_json_object(target_dir / f"{_GGUF_NAME}.json").get("sha256") == model.sha256 and target.is_file():
         return target
     paths = model.part_paths()
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +199,8 @@ def assemble(name: str) -> Path:
     return target
 
 
-def _read_marker(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in a marker or config file; empty when it is missing, unreadable or not an object."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -226,7 +227,7 @@ def _converted_dir(key: str) -> Path:
 def is_converted(name: str) -> bool:
     """Whether the known model has a converted transformers directory made from its verified source."""
     model = known_model(name)
-    return _read_marker(_converted_dir(model.name) / MARKER).get("sha256") == model.sha256
+    return read_json_object(_converted_dir(model.name) / MARKER).get("sha256") == model.sha256
 
 
 def ensure_converted(name: str) -> Path:
@@ -247,7 +248,7 @@ def _ensure_converted_file(gguf: Path) -> Path:
     source = _gguf_source(gguf)
     key = f"gguf-{gguf.stem}-{_path_hash(gguf)}"
     target = _converted_dir(key)
-    marker = _read_marker(target / MARKER)
+    marker = read_json_object(target / MARKER)
     if all(marker.get(k) == v for k, v in source.items()):
         return target
     _convert(gguf, target, {**source, "sha256": _digest([gguf])[1]})
@@ -409,7 +410,7 @@ def ensure_exported(path: Path, numeric: NumericPath) -> Path:
 
     if not onnx_available():
         raise ModelError(f"numeric path {numeric!r} needs onnxruntime and onnxruntime-genai (pip install -e .)")
-    source = _read_marker(path / MARKER) or {"config_mtime_ns": (path / "config.json").stat().st_mtime_ns}
+    source = read_json_object(path / MARKER) or {"config_mtime_ns": (path / "config.json").stat().st_mtime_ns}
     folder = path.parent if (path / MARKER).is_file() else cache_dir() / f"dir-{path.name}-{_path_hash(path)}"
     precision = "int8" if numeric == "onnx-int8" else "int4"
     return export_onnx(path, folder / numeric, precision, source_marker=source)
