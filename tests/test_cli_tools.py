@@ -69,8 +69,9 @@ def test_search_uses_the_planner_retriever(capsys, monkeypatch) -> None:
     calls = []
 
     class Retriever:
-        def __init__(self, specs):
+        def __init__(self, specs, persist=False):
             self.specs = list(specs)
+            assert persist  # a named catalogue: its embeddings stay on disk
 
         def search(self, query, k):
             calls.append((query, k, len(self.specs)))

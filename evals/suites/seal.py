@@ -76,7 +76,7 @@ class SealSuite:
     @cached_property
     def retriever(self) -> ToolRetriever:
         """The planner's own retrieval (MiniLM + BM25 hybrid by default) over the whole catalogue."""
-        return retriever_for(list(self.specs.values()), method=self.retrieval)  # type: ignore[arg-type]
+        return retriever_for(list(self.specs.values()), method=self.retrieval, persist=True)  # type: ignore[arg-type]
 
     def items(self, limit: int | None = None) -> list[Item]:
         records = _read_jsonl(self.path)[:limit]

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for method in methods:
         started = time.perf_counter()
-        retriever = ToolRetriever(specs, method=method)
+        retriever = ToolRetriever(specs, method=method, persist=True)
         result[f"{method}_build_s"] = time.perf_counter() - started
         recall, complete, latencies = _evaluate(retriever, queries)
         rows.extend({"method": method, "k": k, "recall": recall[k], "all_gold": complete[k]} for k in KS)
@@ -141,7 +141,7 @@ def _build_times(specs: list[ToolSpec], *, cold: bool, clear_memory: Any) -> dic
 
     def build() -> tuple[float, str]:
         started = time.perf_counter()
-        retriever = ToolRetriever(specs, method="embedding")
+        retriever = ToolRetriever(specs, method="embedding", persist=True)
         return time.perf_counter() - started, str(retriever.index_source)
 
     previous = os.environ.get("F1_CACHE_DIR")

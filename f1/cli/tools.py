@@ -71,7 +71,7 @@ def _search(args: argparse.Namespace) -> int:
 
     if args.k < 1:
         raise F1Error("-k must be at least 1")
-    _print_rows(retriever_for(_specs(args.tools)).search(args.query, args.k))
+    _print_rows(retriever_for(_specs(args.tools), persist=True).search(args.query, args.k))  # a named catalogue
     return 0
 
 

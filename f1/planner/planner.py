@@ -9,6 +9,8 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anyio.to_thread
+
 from f1.decoding.grammar import Grammar, plan_grammar
 from f1.decoding.steps import StepStream
 from f1.errors import PlanError
@@ -103,7 +105,7 @@ class Planner:
         if request.uses_tools:
             offered = {spec.name: spec for spec in request.offered()}
             messages = plan_messages(history, list(offered.values()), examples=self.examples)
-            grammar = request.grammar()
+            grammar = await anyio.to_thread.run_sync(request.grammar)  # CPU work: off the event loop
             abstains = grammar is not None and request.tool_choice == "auto"
             for attempt in (1, 2):
                 stream = StepStream()
