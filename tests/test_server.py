@@ -85,11 +85,13 @@ class Backend:
     def __init__(self) -> None:
         self.script = ScriptedModel(repeat(reply, 100_000), chunk_size=16)
         self.grammars: list[Any] = []
+        self.sleeping = threading.Event()
         self.cancelled = threading.Event()
 
     async def stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> AsyncIterator[Chunk]:
         self.grammars.append(kwargs.get("grammar"))
         if any(m.content == "SLOW" for m in messages):
+            self.sleeping.set()
             try:
                 await anyio.sleep(30)
             except anyio.get_cancelled_exc_class():
@@ -314,12 +316,15 @@ def test_openapi_document_is_valid_openapi(base_url: str) -> None:
 
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_disconnecting_client_cancels_its_work(base_url: str, backend: Backend, stream: bool) -> None:
+    backend.sleeping.clear()
     backend.cancelled.clear()
     body = {"model": "f1", "messages": user("SLOW"), "stream": stream}
     headers = {"Authorization": f"Bearer {KEY}"}
     if stream:
         with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=body, headers=headers) as response:
-            next(response.iter_lines())  # the role chunk; then hang up
+            lines = response.iter_lines()  # (a discarded line iterator closes the connection at once)
+            next(lines)  # the role chunk comes before planning: hang up once the model is at work
+            assert backend.sleeping.wait(5)
     else:
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(f"{base_url}/v1/chat/completions", json=body, headers=headers, timeout=0.5)

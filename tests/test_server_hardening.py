@@ -286,8 +286,20 @@ def test_a_huge_model_name_is_not_echoed_whole(base_url: str) -> None:
     assert error["code"] == "model_not_found" and len(response.content) < 2_000 and "more characters" in error["message"]
 
 
-def test_the_openapi_stream_response_is_a_string_of_events(base_url: str) -> None:
+def test_the_openapi_stream_response_describes_each_event(base_url: str) -> None:
     schema = httpx.get(f"{base_url}/openapi.json").json()
     stream = schema["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]["text/event-stream"]
-    assert stream["schema"]["type"] == "string" and "[DONE]" in stream["schema"]["description"]
-    assert stream["x-event-data"] == {"$ref": "#/components/schemas/ChatCompletionChunk"}
+    event = stream["schema"]  # an event as parsed (`data`, `event`, ...), not the chunk object itself
+    assert event["type"] == "object" and event["required"] == ["data"]
+    done, payload = event["properties"]["data"]["anyOf"]
+    assert done == {"const": "[DONE]"} and payload["contentMediaType"] == "application/json"
+    assert {"$ref": "#/components/schemas/ChatCompletionChunk"} in payload["contentSchema"]["anyOf"]
+
+
+def test_a_finished_stream_is_not_logged_as_a_disconnect(base_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="f1.server"):
+        for _ in range(5):
+            with httpx.stream("POST", f"{base_url}/v1/chat/completions", json={"model": "f1", "messages": user("hi"), "stream": True}) as r:
+                assert [line for line in r.iter_lines() if line][-1] == "data: [DONE]"
+        time.sleep(0.2)
+    assert not [record for record in caplog.records if "disconnected" in record.getMessage()]

@@ -223,14 +223,16 @@ class EventStream(Response):
         self.init_headers({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def stream() -> None:
+        async def stream() -> bool:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             async with aclosing(self.body_iterator) as chunks:
                 async for chunk in chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return True
 
-        await until_disconnect(receive, stream)
+        # The last message ends the response, and the server then reports a disconnect: sent after the watch.
+        if await until_disconnect(receive, stream):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def until_disconnect(receive: Receive, work: Callable[[], Awaitable[T]]) -> T | None:

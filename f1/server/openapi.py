@@ -11,12 +11,6 @@ from f1 import __version__
 from f1.server.wire import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ErrorResponse, Health, ModelList
 
 
-SSE_STREAM = (
-    "Server-sent events: each event is one `data: ` line holding a ChatCompletionChunk as JSON (see x-event-data; "
-    "an ErrorResponse if the answer fails after the stream began); the last event is `data: [DONE]`."
-)
-
-
 def openapi_schema(*, secured: bool) -> dict[str, Any]:
     """OpenAPI 3.1 for /v1/chat/completions, /v1/models and /health. `secured`: bearer auth on /v1."""
     models: list[tuple[type[BaseModel], str]] = [(ChatCompletionRequest, "validation")]
@@ -46,10 +40,7 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
                             "description": "The answer; with stream=true, server-sent chat.completion.chunk events",
                             "content": {
                                 "application/json": {"schema": ref(ChatCompletion)},
-                                "text/event-stream": {
-                                    "schema": {"type": "string", "description": SSE_STREAM},
-                                    "x-event-data": ref(ChatCompletionChunk),
-                                },
+                                "text/event-stream": {"schema": sse_event(ref(ChatCompletionChunk), ref(ErrorResponse))},
                             },
                         },
                         **errors,
@@ -75,3 +66,16 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
     if secured:
         document["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     return document
+
+
+def sse_event(chunk: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one server-sent event of a streamed answer (before 3.2, OpenAPI describes a stream by its
+    events, as parsed: `data`, `event`, ...)."""
+    payload = {"type": "string", "contentMediaType": "application/json", "contentSchema": {"anyOf": [chunk, error]}}
+    return {
+        "type": "object",
+        "description": "`data` is a chat.completion.chunk as JSON (an error object if the answer fails after the "
+        "stream began); the last event's is `[DONE]`.",
+        "properties": {"data": {"anyOf": [{"const": "[DONE]"}, payload]}, "event": {"type": "string"}},
+        "required": ["data"],
+    }
