@@ -128,10 +128,20 @@ def test_an_allowed_origin_gets_its_preflight_and_readable_answers(base_url: str
     assert "Origin" in answer.headers["vary"]
 
 
-def test_bad_cors_origins_are_refused() -> None:
+def test_allowed_origins_compare_as_browsers_send_them(backend: Backend) -> None:
+    settings = ServerSettings(model_names=("f1",), cors_origins=("HTTPS://App.Example",))
+    with serve_in_thread(create_app(Engine(model=backend), settings)) as url:
+        answer = chat(url, {"model": "f1", "messages": user("hi")}, Origin=ALLOWED)
+    assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == ALLOWED
+
+
+def test_bad_cors_origins_and_body_timeouts_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     for origin in ("https://app.example/", "*", "app.example", "https://app.example/path"):
         with pytest.raises(F1Error, match="not an origin"):
             ServerSettings(cors_origins=(origin,))
+    assert main(["serve", "--cors-origin", "app.example", "--model", REMOTE]) == 2
+    assert main(["serve", "--body-timeout", "0", "--model", REMOTE]) == 2
+    assert "body timeout" in capsys.readouterr().err
 
 
 def test_compound_mode_runs_no_write_tools_unless_allowed(base_url: str, backend: Backend) -> None:

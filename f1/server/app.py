@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("f1.server")
 T = TypeVar("T")
-ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s@]+")  # scheme://host[:port], as browsers send it
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s@]+", re.IGNORECASE)  # scheme://host[:port]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +165,8 @@ def _read_only(engine: Engine) -> Engine:
     from f1.engine import Engine
 
     readers = [tool for tool in engine.registry.values() if tool.policy.idempotent]
+    if len(readers) == len(engine.registry):
+        return engine
     return Engine(readers, model=engine.model, config=engine.config)
 
 
@@ -174,7 +176,7 @@ class OriginGuard:
 
     def __init__(self, app: ASGIApp, allowed: Collection[str]) -> None:
         self.app = app
-        self.allowed = frozenset(allowed)
+        self.allowed = frozenset(origin.lower() for origin in allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope) if scope["type"] == "http" else Headers()
@@ -182,7 +184,7 @@ class OriginGuard:
         if origin is None:
             await self.app(scope, receive, send)
             return
-        if origin not in self.allowed:
+        if origin.lower() not in self.allowed:
             refusal = APIError(
                 f"Requests from web pages of origin {shorten(origin, 100)!r} are not allowed "
                 "(the server allows origins it is started with: f1 serve --cors-origin ORIGIN).",
