@@ -57,9 +57,11 @@ class Suite(Protocol):
     """A benchmark: items, the tools an item offers, ground truth, and the benchmark's own scoring."""
 
     name: str
+    main_metric: str  # the metric results tables lead with
 
-    def items(self, limit: int | None = None) -> list[Item]:
-        """The first `limit` items (all with None), in the benchmark's order."""
+    def items(self, limit: int | None = None, offset: int = 0) -> list[Item]:
+        """`limit` items (all with None) after the first `offset`, in the benchmark's order (per category where the
+        benchmark has categories)."""
         ...
 
     async def oracle(self, item: Item) -> Prediction:
@@ -74,11 +76,18 @@ class Suite(Protocol):
         """The benchmark's per-item scores."""
         ...
 
+    def proportions(self, results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+        """The metrics that are shares of items, as (items that pass, items): reports put a 95% interval next to
+        them. `summarize` reports each as a fraction."""
+        ...
+
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
         """Aggregate metrics over scored items (fractions in [0, 1], or seconds in names ending `_s`)."""
         ...
 
-    # Optional: `report_extras(runs) -> dict`, merged into the report (e.g. rejected tools, per-item times).
+    # Optional: `report_extras(runs) -> dict`, merged into the report (e.g. rejected tools, per-item times);
+    # `tools_in_prompt(items) -> int | None`, how many tools the engine offers at most without retrieval (None:
+    # the engine's default).
 
 
 class Predictor(Protocol):
@@ -107,6 +116,21 @@ def data_file(*parts: str) -> Path:
     if not path.is_file():
         raise EvalError(f"eval data file {path} not found")
     return path
+
+
+def window(records: Sequence[Any], limit: int | None, offset: int) -> list[Any]:
+    """`limit` records after the first `offset` (--offset/--limit)."""
+    return list(records[offset : None if limit is None else offset + limit])
+
+
+def share(results: Sequence[ItemResult], key: str) -> tuple[int, int]:
+    """(items whose score `key` is true, items)."""
+    return sum(bool(result.scores[key]) for result in results), len(results)
+
+
+def as_fractions(proportions: dict[str, tuple[int, int]]) -> dict[str, float]:
+    """Each (passed, items) as a fraction."""
+    return {name: fraction(passed, items) for name, (passed, items) in proportions.items()}
 
 
 def fraction(numerator: float, denominator: float) -> float:

@@ -7,18 +7,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.core import ItemResult
+from evals.core import ItemResult, Suite
+from evals.stats import wilson_interval
 
 MAX_LISTED = 500
 
 
-def build_report(suite: str, summaries: Mapping[str, Mapping[str, float]], runs: Mapping[str, Sequence[ItemResult]]) -> dict[str, Any]:
-    """The report: metrics per predictor, and per predictor the items that failed (with the benchmark's error)."""
+def build_report(suite: Suite, runs: Mapping[str, Sequence[ItemResult]]) -> dict[str, Any]:
+    """The report: metrics per predictor (with the shares of items behind the accuracies), and per predictor the
+    items that failed (with the benchmark's error)."""
     failures = {name: _failures(results) for name, results in runs.items()}
     return {
-        "suite": suite,
+        "suite": suite.name,
+        "main_metric": suite.main_metric,
         "items": {name: len(results) for name, results in runs.items()},
-        "metrics": {name: dict(summary) for name, summary in summaries.items()},
+        "metrics": {name: suite.summarize(results) for name, results in runs.items()},
+        "proportions": {name: suite.proportions(results) for name, results in runs.items()},
         "failures": {name: listed[:MAX_LISTED] for name, listed in failures.items()},
         "failure_counts": {name: len(listed) for name, listed in failures.items()},
     }
@@ -55,11 +59,22 @@ def write_report(out: Path, report: Mapping[str, Any]) -> list[Path]:
 
 
 def metric_rows(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the metrics table: one row per metric, one column per predictor."""
+    """Header and rows of the metrics table: one row per metric, one column per predictor; a share of items comes
+    with its 95% Wilson interval."""
     predictors = list(report["metrics"])
     names = list(dict.fromkeys(name for summary in report["metrics"].values() for name in summary))
-    rows = [[name, *(_fmt(report["metrics"][p].get(name)) for p in predictors)] for name in names]
+    rows = [[name, *(metric_cell(report, predictor, name) for predictor in predictors)] for name in names]
     return ["metric", *predictors], rows
+
+
+def metric_cell(report: Mapping[str, Any], predictor: str, name: str) -> str:
+    """A metric's value, and for a share of items its 95% interval: ``0.600 [0.462, 0.724]``."""
+    share = report.get("proportions", {}).get(predictor, {}).get(name)
+    value = _fmt(report["metrics"][predictor].get(name))
+    if share is None:
+        return value
+    low, high = wilson_interval(*share)
+    return f"{value} [{low:.3f}, {high:.3f}]"
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -78,7 +93,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if count > len(listed):
             lines.append(f"| ... | | {count - len(listed)} more in report.json's results files |")
     for key, value in report.items():
-        if key not in ("suite", "items", "metrics", "failures", "failure_counts", "per_item_seconds") and value:
+        if key not in ("suite", "main_metric", "items", "metrics", "proportions", "failures", "failure_counts", "per_item_seconds") and value:
             lines += ["", f"## {key}", "", "```", json.dumps(value, indent=2, default=str)[:4000], "```"]
     return "\n".join(lines) + "\n"
 
@@ -91,7 +106,7 @@ def _fmt(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
     return str(value)
 
 

@@ -39,6 +39,7 @@ async def aevaluate(
     suite_name: str,
     *,
     limit: int | None = None,
+    offset: int = 0,
     model: Any = "default",
     data: Path | None = None,
     out: Path | None = None,
@@ -51,20 +52,20 @@ async def aevaluate(
     """Run a suite and write its reports; returns the report (also in `out`/report.json)."""
     if limit is not None and limit < 1:
         raise EvalError(f"--limit must be at least 1, not {limit}")
+    if offset < 0:
+        raise EvalError(f"--offset must be at least 0, not {offset}")
     suite = load_suite(suite_name, data=data, **(suite_options or {}))
     out = out or default_out(suite_name)
     check_run(out, suite.name)
-    items = suite.items(limit)
+    items = suite.items(limit, offset)
     if not items:
         raise EvalError(f"{suite.name}: no items")
-    factory = None if oracle else EngineFactory(model, engine_config)
-    if factory is not None:
-        factory.planner()  # load the model now: a bad --model must fail the run, not every item
+    tools_in_prompt = getattr(suite, "tools_in_prompt", lambda items: None)(items)
+    factory = None if oracle else EngineFactory(model, engine_config, tools_in_prompt=tools_in_prompt)
     runs = {}
     for predictor in predictors_for(suite, oracle=oracle, baseline=baseline, factory=factory):
         runs[predictor.name] = await run_predictor(suite, predictor, items, out, progress=progress)
-    summaries = {name: suite.summarize(results) for name, results in runs.items()}
-    report = build_report(suite.name, summaries, runs)
+    report = build_report(suite, runs)
     report.update(getattr(suite, "report_extras", lambda runs: {})(runs))
     report["files"] = [str(path) for path in write_report(out, report)]
     return report
