@@ -1,13 +1,11 @@
 """NESTFUL (IBM, arXiv 2409.03797): nested sequences of API calls, where ``"$var1.field$"`` is a field of call
 ``var1``'s output.
 
-NESTFUL's scorer is not installed; these rules follow the paper's metrics (documented in docs/evals.md):
-the final ``var_result`` entry assembles the answer and is not a call, so it is left out of every metric. Per item,
-function-name F1 and argument F1 (on (function, argument, value) triples; parameter-name F1 too, as in the paper)
-come from multiset overlap and are averaged over items; partial-sequence accuracy is the share of gold calls
-matched exactly at their position; full-sequence accuracy needs every call equal, in order, with nothing extra;
-dependency accuracy is, over all gold arguments that reference an earlier output, the share whose predicted call
-at that position has the same name and the same reference.
+Scored by a port of NESTFUL's official scorer (`evals.suites.nestful_scorer`, under the official metric names:
+f1_intent, f1_slot, accuracy_combined = partial match, percentage_times_full_score = full match). Ours, under
+their own names: `format_validity` (the plan fits the tools' schemas) and `dependency_accuracy` (over all gold
+arguments that reference an earlier output, the share whose predicted call at that position has the same name and
+the same reference). The model sees every tool of the spec file, as NESTFUL intends (no retrieval).
 
 References: our plan's ``"$j.path"`` is ``"$var<p>.path$"`` with p = the position (1-based) of step j in the plan;
 digit path parts become ``[i]`` (``"$1.movies.0"`` <-> ``"$var1.movies[0]$"``). References embedded in longer strings
@@ -18,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +26,9 @@ from f1.plan import Plan, Step, parse_ref, validate_plan
 from f1.planner.messages import ChatMessage
 from f1.tools import ToolSpec, normalize_schema
 from f1.tools.spec import refuse_unread_keys
-from evals.core import EvalError, Item, ItemResult, Prediction, data_file, f1_score, fraction
+from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, fraction, share, window
+from evals.engine_adapter import plan_with
+from evals.suites.nestful_scorer import ItemScore, calculate_scores, score_item
 
 RESULT = "var_result"
 _GOLD_REF = re.compile(r"^\$(var\d+)((?:\.[A-Za-z0-9_\-]+|\[\d+\])*)\$$")
@@ -147,6 +146,8 @@ def plan_to_nestful(plan: Plan) -> list[dict[str, Any]]:
 class NestfulSuite:
     """NESTFUL's glaive split (or any file of its format, with its spec file next to it: *-data.json / *-spec.json)."""
 
+    main_metric = "f1_intent"
+
     def __init__(self, *, data: Path | None = None) -> None:
         self.path = data if data is not None else data_file("nestful", "non-executable-glaive-data.json")
         if not self.path.is_file():
@@ -176,16 +177,20 @@ class NestfulSuite:
     def tools(self) -> list[ToolSpec]:
         return list(self.specs.values())
 
-    def items(self, limit: int | None = None) -> list[Item]:
+    def tools_in_prompt(self, items: Sequence[Item]) -> int:
+        """Every tool of the spec file is offered (NESTFUL's setting): no retrieval narrows them."""
+        return len(self.specs)
+
+    def items(self, limit: int | None = None, offset: int = 0) -> list[Item]:
         records = _read_json(self.path)
         if not isinstance(records, list):
             raise EvalError(f"{self.path}: expected a list of samples")
         items = []
-        for index, record in enumerate(records[:limit]):
+        for index, record in enumerate(records):
             if not isinstance(record, dict) or not {"input", "output"} <= set(record):
                 raise EvalError(f"{self.path}: sample {index} needs input and output")
             items.append(Item(id=str(record.get("sample_id", index)), data=record))
-        return items
+        return window(items, limit, offset)
 
     def report_extras(self, runs: Any) -> dict[str, Any]:
         return {"rejected_tools": self.rejected}
@@ -194,53 +199,43 @@ class NestfulSuite:
         return self._prediction(gold_plan(item.data["output"]))
 
     async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
-        try:
-            plan = await factory.planner().aplan([ChatMessage(role="user", content=item.data["input"])], tools=self.tools(), constrained=constrained)
-        except F1Error as exc:
-            return Prediction(format_valid=False, error=str(exc))
-        return self._prediction(plan)
+        messages = [ChatMessage(role="user", content=item.data["input"])]
+        plan, error = await plan_with(factory, messages, self.tools(), constrained=constrained)
+        if plan is None:
+            return Prediction(format_valid=False, error=error)
+        return self._prediction(plan, error)
 
-    def _prediction(self, plan: Plan) -> Prediction:
+    def _prediction(self, plan: Plan, error: str | None = None) -> Prediction:
         try:
             validate_plan(plan, self.specs)
         except F1Error as exc:
-            return Prediction(plan=plan, format_valid=False, error=f"schema: {exc}")
+            return Prediction(plan=plan, format_valid=False, error=error or f"schema: {exc}")
         return Prediction(plan=plan)
 
     def score(self, item: Item, prediction: Prediction) -> dict[str, Any]:
-        gold = [call for call in item.data["output"] if call["name"] != RESULT]
-        pred = plan_to_nestful(prediction.plan) if prediction.plan is not None else []
-        gold = _relabel(gold)
-        same = [i < len(pred) and _same_call(pred[i], gold[i]) for i in range(len(gold))]
+        output = item.data["output"]
+        predicted = plan_to_nestful(prediction.plan) if prediction.plan is not None else None
+        official = score_item(predicted, output)
+        gold = _relabel([call for call in output if call["name"] != RESULT])
+        pred = predicted or []
         dependencies = [(i, name, value) for i, call in enumerate(gold) for name, value in call["arguments"].items() if _has_ref(value)]
         deps_ok = sum(i < len(pred) and pred[i]["name"] == gold[i]["name"] and _canon(pred[i]["arguments"].get(name)) == _canon(value) for i, name, value in dependencies)
         return {
-            "parsed": prediction.plan is not None,
+            "official": official.model_dump(),
             "format_valid": prediction.format_valid,
-            "function_f1": _multiset_f1([c["name"] for c in pred], [c["name"] for c in gold]),
-            "parameter_name_f1": _multiset_f1(_triples(pred, values=False), _triples(gold, values=False)),
-            "argument_f1": _multiset_f1(_triples(pred), _triples(gold)),
-            "partial_sequence": fraction(sum(same), len(gold)),
-            "valid": all(same) and len(pred) == len(gold),
+            "valid": official.accuracy_combined == 1,
             "dependencies": len(dependencies),
             "dependencies_ok": deps_ok,
         }
 
+    def proportions(self, results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+        return {"percentage_times_full_score": share(results, "valid"), "format_validity": share(results, "format_valid")}
+
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
-        n = len(results)
-
-        def mean(key: str) -> float:
-            return fraction(sum(float(r.scores[key]) for r in results), n)
-
-        return {
-            "format_accuracy": mean("parsed"),
-            "format_validity": mean("format_valid"),
-            "function_f1": mean("function_f1"),
-            "parameter_name_f1": mean("parameter_name_f1"),
-            "argument_f1": mean("argument_f1"),
-            "partial_sequence_accuracy": mean("partial_sequence"),
-            "full_sequence_accuracy": mean("valid"),
-            "dependency_accuracy": fraction(sum(r.scores["dependencies_ok"] for r in results), sum(r.scores["dependencies"] for r in results)),
+        official = calculate_scores([ItemScore.model_validate(r.scores["official"]) for r in results])
+        dependencies = sum(r.scores["dependencies"] for r in results)
+        return official | as_fractions(self.proportions(results)) | {
+            "dependency_accuracy": fraction(sum(r.scores["dependencies_ok"] for r in results), dependencies)
         }
 
 
@@ -266,21 +261,6 @@ def _has_ref(value: Any) -> bool:
 
 def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def _same_call(pred: dict[str, Any], gold: dict[str, Any]) -> bool:
-    return pred["name"] == gold["name"] and _canon(pred["arguments"]) == _canon(gold["arguments"])
-
-
-def _triples(calls: Sequence[dict[str, Any]], *, values: bool = True) -> list[tuple[str, ...]]:
-    return [(c["name"], name, _canon(value)) if values else (c["name"], name) for c in calls for name, value in c["arguments"].items()]
-
-
-def _multiset_f1(pred: Sequence[Any], gold: Sequence[Any]) -> float:
-    if not pred and not gold:
-        return 1.0
-    overlap = sum((Counter(pred) & Counter(gold)).values())
-    return f1_score(fraction(overlap, len(pred)), fraction(overlap, len(gold)))
 
 
 def _read_json(path: Path) -> Any:
