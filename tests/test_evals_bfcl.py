@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import sys
 
-import anyio
 import pytest
 
 from evals.core import Item
@@ -15,6 +15,7 @@ from f1.decoding.generate import generate
 from f1.decoding.grammar import plan_grammar
 from f1.decoding.steps import StepStream
 from f1.plan import Plan, Step, parse_plan_json, validate_plan
+from f1.planner.backends.scripted import ScriptedModel
 from tests.test_decoding_grammar import test_tokenizer
 
 pytest.importorskip("bfcl_eval")
@@ -65,59 +66,90 @@ def test_oracle_values():
 
 
 def test_call_strings_are_literals_only():
-    assert call_string("mv", {"source": "a'b.txt", "n": 2}) == "mv(source=\"a'b.txt\",n=2)"
+    assert call_string("mv", {"source": "a'b.txt", "n": 2}, {"mv"}) == "mv(source=\"a'b.txt\",n=2)"
     with pytest.raises(Exception, match="not an executable"):
-        call_string("__import__('os').system", {})
+        call_string("__import__('os').system", {}, {"__import__('os').system"})
+    with pytest.raises(Exception, match="not an offered BFCL function"):
+        call_string("open", {"file": "x", "mode": "w"}, {"mv"})  # the plain model may name any function
 
 
-class _ReplayPlanner:
-    """Stands in for the Engine: plans each turn's ground-truth calls, then nothing (turn over)."""
-
-    def __init__(self, entry, answer):
-        docs = [*entry["function"], *sum(entry.get("missed_function", {}).values(), [])]
-        self.functions = {f["name"]: list(f["parameters"]["properties"]) for f in docs}
-        self.turns = [list(turn) for turn in answer]
-        self.pending = None
-        self.calls = []
-
-    async def aplan(self, messages, *, tools, constrained):
-        self.calls.append((len(messages), constrained, {spec.name for spec in tools}))
-        if self.pending is None:
-            self.pending = self.turns.pop(0) or None  # an empty turn ends at once
-            if self.pending is None:
-                return Plan()
-            return Plan(steps=[Step(id=i, tool=name, args=args) for i, (name, args) in enumerate(map(self._parse, self.pending), 1)])
-        self.pending = None
-        return Plan()
-
-    def _parse(self, text):
+def _plan_of(calls, functions):
+    """Gold call strings as a plan JSON (positional arguments named from the function doc)."""
+    steps = []
+    for number, text in enumerate(calls, 1):
         call = ast.parse(text, mode="eval").body
-        args = {self.functions[call.func.id][i]: ast.literal_eval(arg) for i, arg in enumerate(call.args)}
-        return call.func.id, args | {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+        names = list(functions[call.func.id]["parameters"]["properties"])
+        args = {names[i]: ast.literal_eval(arg) for i, arg in enumerate(call.args)}
+        args |= {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+        steps.append(Step(id=number, tool=call.func.id, args=args))
+    return Plan(steps=steps).to_json()
 
 
-class _Factory:
-    def __init__(self, planner):
-        self._planner = planner
+def _replay_script(entry, turns):
+    """Planner replies that make each turn's calls in one plan, then an empty plan (turn over)."""
+    docs = [*entry["function"], *sum(entry.get("missed_function", {}).values(), [])]
+    functions = {doc["name"]: doc for doc in docs}
+    script = []
+    for calls in turns:
+        script += [_plan_of(calls, functions), EMPTY] if calls else [EMPTY]
+    return script
 
-    def planner(self):
-        return self._planner
+
+EMPTY = '{"steps":[]}'
+
+
+def _offered(prompt_messages) -> set[str]:
+    """The tool names listed in a planner prompt."""
+    listing = prompt_messages[0].content.split("Tools:\n", 1)[1].splitlines()
+    return {line[2:].split("(", 1)[0] for line in listing}
 
 
 @pytest.mark.parametrize("category", ["multi_turn_base", "multi_turn_miss_func"])
-def test_multi_turn_loop_executes_on_bfcl_classes(category):
+def test_multi_turn_loop_executes_on_bfcl_classes(category, tmp_path):
+    """BFCL's inference loop through the real Engine (scripted planner): every function of the entry offered,
+    holdouts only from their turn on, calls run on BFCL's classes, results back in the conversation."""
     suite = BfclSuite(category)
     item = suite.items(1)[0]
-    planner = _ReplayPlanner(item.data["entry"], item.data["answer"])
-    prediction = anyio.run(lambda: suite.predict(_Factory(planner), item, constrained=True))
-    assert prediction.format_valid and prediction.error is None
-    assert [[_name(c) for c in sum(rounds, [])] for rounds in prediction.turns] == [[_name(c) for c in turn] for turn in item.data["answer"]]
-    assert suite.score(item, prediction)["valid"]
-    assert all(constrained for _, constrained, _ in planner.calls)
-    assert planner.calls[1][0] > planner.calls[0][0]  # tool results went back into the conversation
-    for names in item.data["entry"].get("missed_function", {}).values():  # holdout tools appear only later
+    entry = item.data["entry"]
+    model = ScriptedModel(_replay_script(entry, item.data["answer"]))
+    report = evaluate(f"bfcl:{category}", limit=1, model=model, out=tmp_path, progress=False)
+    assert report["metrics"]["engine"]["accuracy"] == 1.0 and report["metrics"]["engine"]["format_validity"] == 1.0
+    result = json.loads((tmp_path / "results.engine.jsonl").read_text())
+    turns = result["prediction"]["turns"]
+    assert [[_name(c) for c in sum(rounds, [])] for rounds in turns] == [[_name(c) for c in turn] for turn in item.data["answer"]]
+    assert len(model.calls[1]) > len(model.calls[0])  # tool results went back into the conversation
+    assert _offered(model.calls[0]) == {doc["name"] for doc in entry["function"]} and len(entry["function"]) > 16
+    for names in entry.get("missed_function", {}).values():  # holdout tools appear only later
         held = {doc["name"] for doc in names}
-        assert not held & planner.calls[0][2] and held <= planner.calls[-1][2]
+        assert not held & _offered(model.calls[0]) and held <= _offered(model.calls[-1])
+
+
+def test_a_wrong_multi_turn_prediction_scores_zero(tmp_path):
+    """The gold calls with the new folder misnamed ('tmp' for 'temp'): BFCL's checker finds the state wrong."""
+    item = BfclSuite("multi_turn_base").items(1)[0]
+    wrong = [[call.replace("'temp'", "'tmp'") for call in turn] for turn in item.data["answer"]]
+    assert wrong != item.data["answer"]
+    model = ScriptedModel(_replay_script(item.data["entry"], wrong))
+    report = evaluate("bfcl:multi_turn_base", limit=1, model=model, out=tmp_path, progress=False)
+    assert report["metrics"]["engine"]["accuracy"] == 0.0
+    assert report["failures"]["engine"][0]["error_type"].startswith("multi_turn:")
+
+
+def test_an_irrelevance_item_answered_with_a_call_fails(tmp_path):
+    """Through the engine: a call where none is due fails, an empty plan passes."""
+    items = BfclSuite("irrelevance").items(2)
+    doc = items[0].data["functions"][0]
+    call = Plan(steps=[Step(id=1, tool=doc["name"], args={"weight": 70.0, "height": 1.75})]).to_json()
+    report = evaluate("bfcl:irrelevance", limit=2, model=ScriptedModel([call, EMPTY]), out=tmp_path, progress=False)
+    assert report["proportions"]["engine"]["accuracy"] == (1, 2)
+    assert report["failures"]["engine"][0] == report["failures"]["engine"][0] | {"id": items[0].id, "error_type": "irrelevance_error:decoder_success"}
+
+
+def test_top_k_narrows_the_functions_by_retrieval(tmp_path):
+    item = BfclSuite("multi_turn_base").items(1)[0]
+    model = ScriptedModel([EMPTY] * len(item.data["answer"]))
+    evaluate("bfcl:multi_turn_base", limit=1, model=model, out=tmp_path, progress=False, suite_options={"top_k": 5})
+    assert len(_offered(model.calls[0])) == 5 < len(item.data["entry"]["function"])
 
 
 def test_multi_turn_checker_catches_a_missing_call():

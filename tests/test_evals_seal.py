@@ -8,6 +8,7 @@ import pytest
 
 from evals.core import Prediction, data_file
 from evals.run import evaluate
+from evals.suites import load_suite
 from evals.suites.seal import SealSuite
 from f1.plan import Plan, Step
 
@@ -72,3 +73,42 @@ def test_unknown_split_is_a_clear_error():
 
     with pytest.raises(EvalError, match="unknown Seal-Tools split"):
         SealSuite("train")
+
+
+def test_the_papers_setting_offers_the_items_candidate_apis(small_split):
+    suite = load_suite("seal-tools:candidates", data=small_split)
+    assert suite.setting == "candidates" and suite.name == "seal-tools:split.jsonl:candidates"
+    single, nested = suite.items()[0], suite.items()[1]
+    offered = [spec.name for spec in suite.candidates(single)]
+    assert len(offered) == 5 and single.data["calling"][0]["api"] in offered  # the gold API and 4 drawn at random
+    assert offered == [spec.name for spec in suite.candidates(single)]  # seeded
+    assert offered != [spec.name for spec in SealSuite(data=small_split, setting="candidates", seed=1).candidates(single)]
+    assert [spec.name for spec in suite.candidates(nested)] == list(dict.fromkeys(c["api"] for c in nested.data["calling"]))
+    assert load_suite("seal-tools:dev:candidates").split == "dev" and load_suite("seal-tools:dev").setting == "catalogue"
+
+
+def test_format_accuracy_counts_every_output_that_parses(small_split, tmp_path):
+    """Through the real Engine (scripted model): the plain model's JSON naming an unknown tool still parsed (the
+    official script scores it), text did not; the grammar-constrained engine's plans all parse and fit."""
+    from f1.planner.backends.scripted import ScriptedModel
+
+    suite = SealSuite(data=small_split, setting="candidates")
+    gold = [suite.gold_plan(item.data["calling"]).to_json() for item in suite.items()]
+    unknown = '{"steps":[{"id":1,"tool":"noSuchTool","args":{"x":1}}]}'
+    replies = [*gold, unknown, "I cannot.", "I cannot.", gold[2]]  # a reply that is not a plan gets one repair round
+    report = evaluate("seal-tools:candidates", data=small_split, baseline=True, model=ScriptedModel(replies), out=tmp_path, progress=False)
+    engine, baseline = report["proportions"]["engine"], report["proportions"]["baseline"]
+    assert engine["format_accuracy"] == engine["format_validity"] == engine["exact_match"] == (3, 3)
+    assert baseline["format_accuracy"] == (2, 3) and baseline["format_validity"] == (1, 3)
+    first = json.loads((tmp_path / "results.baseline.jsonl").read_text().splitlines()[0])["scores"]
+    assert first["parsed"] and first["pred_apis"] == 1 and first["correct_apis"] == 0 and first["pred_params"] == 1
+
+
+def test_every_retrieved_candidate_is_offered(small_split, tmp_path):
+    """--top-k above the engine's default of 16: all 20 candidates reach the planner's prompt."""
+    from f1.planner.backends.scripted import ScriptedModel
+
+    model = ScriptedModel(['{"steps":[]}'])
+    evaluate("seal-tools", data=small_split, limit=1, model=model, out=tmp_path, progress=False, suite_options={"top_k": 20, "retrieval": "bm25"})
+    tool_lines = model.calls[0][0].content.split("Tools:\n", 1)[1].splitlines()
+    assert len(tool_lines) == 20 and all(line.startswith("- ") for line in tool_lines)

@@ -1,5 +1,8 @@
 """BFCL (Berkeley Function-Calling Leaderboard) v4, scored by the unmodified checkers of the `bfcl-eval` package.
 
+The model sees every function of an entry, as in BFCL (multi-turn: up to 39, plus the held-out ones once they are
+added), unless `top_k` asks the engine to narrow them by retrieval on the latest user message.
+
 Single-turn categories: our plan becomes BFCL's decoded form ``[{func: {arg: value}}, ...]`` and goes through
 `ast_checker`; irrelevance categories pass when the plan is empty, relevance when it is not. Multi-turn categories:
 per turn, the model plans, the calls run on BFCL's executable classes (its `execute_multi_turn_func_call`), results
@@ -18,7 +21,7 @@ import tempfile
 import types
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -27,7 +30,8 @@ from f1.errors import F1Error
 from f1.plan import Plan, Step, resolve, validate_plan
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.tools import ToolSpec
-from evals.core import EvalError, Item, ItemResult, Prediction, fraction
+from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, share, window
+from evals.engine_adapter import plan_with
 
 CHECKER_MODEL = "f1-engine"  # our key in MODEL_CONFIG_MAPPING; BFCL maps "_" to "/" in keys, so none here
 MAX_ROUNDS_PER_TURN = 20  # BFCL's MAXIMUM_STEP_LIMIT
@@ -107,12 +111,15 @@ def is_multi_turn(category: str) -> bool:
     return category.startswith("multi_turn")
 
 
-def call_string(name: str, args: dict[str, Any]) -> str:
+def call_string(name: str, args: dict[str, Any], known: AbstractSet[str]) -> str:
     """A call in BFCL's executable form, ``name(a=1,b='x')``, as BFCL's own `convert_to_function_call` writes it.
 
-    BFCL's executor runs these strings with Python's `eval`; they are built here only from a known tool name,
-    identifier argument names and JSON-decoded values (whose `repr` is a literal), never from model text.
+    BFCL's executor (and its checker, which replays the calls) runs these strings with Python's `eval`; they are
+    built here only from a tool name among `known` (the functions offered), identifier argument names and
+    JSON-decoded values (whose `repr` is a literal), never from model text.
     """
+    if name not in known:
+        raise EvalError(f"not an offered BFCL function: {name!r}")
     if not name.isidentifier() or not all(key.isidentifier() for key in args):
         raise EvalError(f"not an executable BFCL call: {name}({', '.join(args)})")
     return f"{name}({','.join(f'{key}={value!r}' for key, value in args.items())})"
@@ -230,13 +237,25 @@ def messages_of(turn: Sequence[dict[str, Any]]) -> list[ChatMessage]:
 
 
 class BfclSuite:
-    """One or more BFCL categories. `--limit` applies per category."""
+    """One or more BFCL categories. `--limit` and `--offset` apply per category; `top_k` (None: all functions)
+    lets the engine narrow an entry's functions by retrieval."""
 
-    def __init__(self, categories: str = "all") -> None:
+    main_metric = "accuracy"
+
+    def __init__(self, categories: str = "all", *, top_k: int | None = None) -> None:
+        if top_k is not None and top_k < 1:
+            raise EvalError(f"--top-k must be at least 1, not {top_k}")
         self.categories = expand_categories(categories)
-        self.name = f"bfcl:{categories}"
+        self.name = f"bfcl:{categories}" if top_k is None else f"bfcl:{categories}@top{top_k}"
+        self.top_k = top_k
 
-    def items(self, limit: int | None = None) -> list[Item]:
+    def tools_in_prompt(self, items: Sequence[Item]) -> int:
+        """`top_k`, or the most functions any entry offers (held-out ones included), so that none is left out."""
+        if self.top_k is not None:
+            return self.top_k
+        return max((_function_count(item.data["entry"]) for item in items), default=1)
+
+    def items(self, limit: int | None = None, offset: int = 0) -> list[Item]:
         bfcl = _bfcl()
         items: list[Item] = []
         for category in self.categories:
@@ -245,7 +264,7 @@ class BfclSuite:
             answers: dict[str, Any] = {}
             if category not in (*IRRELEVANCE, *RELEVANCE):
                 answers = {entry["id"]: entry["ground_truth"] for entry in bfcl.utils.load_ground_truth_entry(category)}
-            for prompt, checked in list(zip(prompts, raw, strict=True))[:limit]:
+            for prompt, checked in window(list(zip(prompts, raw, strict=True)), limit, offset):
                 data = {"category": category, "entry": prompt, "functions": checked["function"], "answer": answers.get(prompt["id"])}
                 items.append(Item(id=prompt["id"], data=data))
         return items
@@ -266,11 +285,9 @@ class BfclSuite:
         if is_multi_turn(item.data["category"]):
             return await _MultiTurnRun(factory, item, constrained).run()
         entry = item.data["entry"]
-        specs = specs_of(entry["function"])
-        try:
-            plan = await factory.planner().aplan(messages_of(entry["question"][0]), tools=specs, constrained=constrained)
-        except F1Error as exc:
-            return Prediction(format_valid=False, error=str(exc))
+        plan, error = await plan_with(factory, messages_of(entry["question"][0]), specs_of(entry["function"]), constrained=constrained)
+        if plan is None:
+            return Prediction(format_valid=False, error=error)
         return _checked(plan, item)
 
     # scoring ----------------------------------------------------------------------------------------------
@@ -295,18 +312,18 @@ class BfclSuite:
             return base | {"valid": False, "error_type": "ast_checker:exception", "error": f"{type(exc).__name__}: {exc}"}
         return base | _verdict(result, "error")
 
-    def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
-        by_category: dict[str, list[bool]] = defaultdict(list)
+    def proportions(self, results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+        by_category: dict[str, list[ItemResult]] = defaultdict(list)
         for result in results:
-            by_category[result.scores["category"]].append(bool(result.scores["valid"]))
-        summary = {
-            "accuracy": fraction(sum(r.scores["valid"] for r in results), len(results)),
-            "format_validity": fraction(sum(r.scores["format_valid"] for r in results), len(results)),
-        }
-        if len(by_category) > 1:
-            summary["category_mean_accuracy"] = sum(fraction(sum(v), len(v)) for v in by_category.values()) / len(by_category)
-        for category, valid in by_category.items():
-            summary[f"accuracy/{category}"] = fraction(sum(valid), len(valid))
+            by_category[result.scores["category"]].append(result)
+        shares = {"accuracy": share(results, "valid"), "format_validity": share(results, "format_valid")}
+        return shares | {f"accuracy/{category}": share(listed, "valid") for category, listed in by_category.items()}
+
+    def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
+        summary = as_fractions(self.proportions(results))
+        categories = [value for name, value in summary.items() if name.startswith("accuracy/")]
+        if len(categories) > 1:
+            summary["category_mean_accuracy"] = sum(categories) / len(categories)
         return summary
 
 
@@ -315,6 +332,10 @@ def _verdict(result: dict[str, Any], message_key: str) -> dict[str, Any]:
     if result["valid"]:
         return {"valid": True}
     return {"valid": False, "error_type": result.get("error_type"), "error": result.get(message_key)}
+
+
+def _function_count(entry: dict[str, Any]) -> int:
+    return len(entry["function"]) + sum(len(functions) for functions in entry.get("missed_function", {}).values())
 
 
 def _checked(plan: Plan, item: Item) -> Prediction:
@@ -392,17 +413,16 @@ class _MultiTurnRun:
                 history += messages_of(turn)
                 rounds: list[list[str]] = []
                 for _ in range(MAX_ROUNDS_PER_TURN):
-                    try:
-                        plan = await self.factory.planner().aplan(history, tools=specs, constrained=self.constrained)
-                    except F1Error as exc:
+                    plan, error = await plan_with(self.factory, history, specs, constrained=self.constrained)
+                    if plan is None:  # output that does not decode ends the turn, as in BFCL
                         valid = False
-                        history.append(ChatMessage(role="assistant", content=f"(unusable output: {exc})"))
+                        history.append(ChatMessage(role="assistant", content=f"(unusable output: {error})"))
                         break
                     if not plan.steps:  # the turn ends; the next request must not follow the last one unanswered
                         history.append(ChatMessage(role="assistant", content=plan.model_dump_json()))
                         break
-                    valid = valid and _schema_error(plan, specs) is None
-                    rounds.append(self._run_plan(plan, history))
+                    valid = valid and error is None and _schema_error(plan, specs) is None
+                    rounds.append(self._run_plan(plan, history, {spec.name for spec in specs}))
                 else:
                     return Prediction(turns=turns, format_valid=valid, error=f"force-terminated in turn {index}")
                 turns.append(rounds)
@@ -410,8 +430,9 @@ class _MultiTurnRun:
             _purge_instances(self.model_name)
         return Prediction(turns=turns, format_valid=valid)
 
-    def _run_plan(self, plan: Plan, history: list[ChatMessage]) -> list[str]:
-        """Run the steps in order (references resolved against earlier results); record calls and results."""
+    def _run_plan(self, plan: Plan, history: list[ChatMessage], known: AbstractSet[str]) -> list[str]:
+        """Run the steps in order (references resolved against earlier results); record calls and results. A step
+        naming a function not offered (the plain model's output) is answered with an error and never run."""
         results: dict[int, Any] = {}
         calls: list[str] = []
         tool_calls: list[ToolCall] = []
@@ -419,7 +440,7 @@ class _MultiTurnRun:
         for step in plan.steps:
             try:
                 args = resolve(step.args, results)
-                call = call_string(step.tool, args)
+                call = call_string(step.tool, args, known)
                 output = self.execute([call])[0]
                 calls.append(call)
             except F1Error as exc:

@@ -1,10 +1,15 @@
 """Seal-Tools (fairyshine/Seal-Tools): tool selection and parameter filling over a 4,076-tool catalogue.
 
-The model sees the top-k BM25 candidates of the whole catalogue for each query (`--top-k`); the report gives the
-retrieval recall of those candidates. Scoring follows Seal-Tools' `calculate_score_ToolLearning`: format accuracy =
-items whose output parsed; each predicted call counts as a correct tool when its api equals a gold call's api (the
-first gold call of that name, which is also the call its parameters are compared with); a parameter is correct when
-its name is in that gold call and ``str(pred) == str(gold)``; P/R/F1 are micro-averaged over the split.
+Two settings. `catalogue` (ours): the model sees the top-k candidates the planner's retrieval finds in the whole
+catalogue for each query (`--top-k`); the report gives their retrieval recall. `candidates` (the paper's): the
+model sees the item's candidate APIs, built by the rule of Seal-Tools' own `transform_format.py`: a single-call
+item's gold API plus 4 other APIs drawn at random from the catalogue (seeded here), a multi-call item's gold APIs.
+
+Scoring follows Seal-Tools' `calculate_score_ToolLearning`: format accuracy = items whose output parsed as JSON
+calls (whether or not they fit the tools: the plain model's invalid output is scored too); each predicted call
+counts as a correct tool when its api equals a gold call's api (the first gold call of that name, which is also the
+call its parameters are compared with); a parameter is correct when its name is in that gold call and
+``str(pred) == str(gold)``; P/R/F1 are micro-averaged over the split.
 
 Nested calls: gold values ``"API_call_k"`` name output k of an earlier call, numbered across the calls in order,
 each call taking as many numbers as its tool has response fields (checked on dev and test_in_domain). Our plan's
@@ -15,6 +20,7 @@ response fields of the tools of steps before j; a bare ``"$j"`` maps only when s
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -25,27 +31,44 @@ from f1.plan import Plan, Step, parse_ref, validate_plan
 from f1.planner.messages import ChatMessage
 from f1.planner.retrieval import ToolRetriever, retriever_for
 from f1.tools import ToolSpec
-from evals.core import EvalError, Item, ItemResult, Prediction, data_file, f1_score, fraction
+from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, f1_score, fraction, share, window
+from evals.engine_adapter import plan_with
 
 SPLITS = ("dev", "test_in_domain")
+SETTINGS = ("catalogue", "candidates")
+DISTRACTORS = 4  # other APIs next to a single-call item's gold API in the paper's setting
 API_CALL = "API_call_"
 COUNTS = ("pred_apis", "gold_apis", "correct_apis", "pred_params", "gold_params", "correct_params", "gold_retrieved")
 
 
 class SealSuite:
-    """A Seal-Tools split (or any file of its format via `data`), with the catalogue next to it or the default one."""
+    """A Seal-Tools split (or any file of its format via `data`), with the catalogue next to it or the default one,
+    in the `catalogue` setting (retrieval, ours) or the `candidates` setting (the paper's)."""
+
+    main_metric = "param_f1"
 
     def __init__(
-        self, split: str = "test_in_domain", *, data: Path | None = None, top_k: int = 10, retrieval: str = "auto"
+        self,
+        split: str = "test_in_domain",
+        *,
+        data: Path | None = None,
+        setting: str = "catalogue",
+        top_k: int = 10,
+        retrieval: str = "auto",
+        seed: int = 0,
     ) -> None:
         if data is None and split not in SPLITS:
             raise EvalError(f"unknown Seal-Tools split {split!r}; splits: {', '.join(SPLITS)}")
+        if setting not in SETTINGS:
+            raise EvalError(f"unknown Seal-Tools setting {setting!r}; settings: {', '.join(SETTINGS)}")
         if top_k < 1:
             raise EvalError(f"--top-k must be at least 1, not {top_k}")
         self.path = data if data is not None else data_file("seal_tools", f"{split}.jsonl")
         if not self.path.is_file():
             raise EvalError(f"Seal-Tools data file {self.path} not found")
-        self.name = f"seal-tools:{split}" if data is None else f"seal-tools:{self.path.name}"
+        self.split = split if data is None else self.path.name
+        self.setting, self.seed = setting, seed
+        self.name = f"seal-tools:{self.split}" + ("" if setting == "catalogue" else f":{setting}")
         self.top_k = top_k
         self.retrieval = retrieval
         self.rejected: dict[str, str] = {}
@@ -78,15 +101,29 @@ class SealSuite:
         """The planner's own retrieval (MiniLM + BM25 hybrid by default) over the whole catalogue."""
         return retriever_for(list(self.specs.values()), method=self.retrieval, persist=True)  # type: ignore[arg-type]
 
-    def items(self, limit: int | None = None) -> list[Item]:
-        records = _read_jsonl(self.path)[:limit]
+    def items(self, limit: int | None = None, offset: int = 0) -> list[Item]:
+        records = window(_read_jsonl(self.path), limit, offset)
         for record in records:
             if not {"id", "query", "calling"} <= set(record):
                 raise EvalError(f"{self.path}: a record needs id, query and calling (got {sorted(record)})")
         return [Item(id=str(record["id"]), data=record) for record in records]
 
+    def tools_in_prompt(self, items: Sequence[Item]) -> int:
+        """The candidates are all offered: the engine's own retrieval must not narrow them again."""
+        if self.setting == "catalogue":
+            return self.top_k
+        return max((len(self.candidates(item)) for item in items), default=1)
+
     def candidates(self, item: Item) -> list[ToolSpec]:
-        return self.retriever.search(item.data["query"], k=self.top_k)
+        """The tools the model sees for this item, in this suite's setting."""
+        if self.setting == "catalogue":
+            return self.retriever.search(item.data["query"], k=self.top_k)
+        gold = list(dict.fromkeys(call["api"] for call in item.data["calling"]))
+        if len(item.data["calling"]) == 1:
+            others = sorted(name for name in self.catalogue if name not in gold)
+            gold += random.Random(f"{self.seed}:{item.id}").sample(others, DISTRACTORS)
+            random.Random(f"{self.seed}:{item.id}:order").shuffle(gold)
+        return [self.specs[name] for name in gold if name in self.specs]
 
     def response_fields(self, api: str) -> list[str]:
         return list((self.catalogue.get(api) or {}).get("responses") or {})
@@ -99,17 +136,17 @@ class SealSuite:
     async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
         candidates = self.candidates(item)
         names = [spec.name for spec in candidates]
-        try:
-            plan = await factory.planner().aplan([ChatMessage(role="user", content=item.data["query"])], tools=candidates, constrained=constrained)
-        except F1Error as exc:
-            return Prediction(candidates=names, format_valid=False, error=str(exc))
-        return self._prediction(plan, names)
+        messages = [ChatMessage(role="user", content=item.data["query"])]
+        plan, error = await plan_with(factory, messages, candidates, constrained=constrained)
+        if plan is None:
+            return Prediction(candidates=names, format_valid=False, error=error)
+        return self._prediction(plan, names, error)
 
-    def _prediction(self, plan: Plan, candidates: list[str]) -> Prediction:
+    def _prediction(self, plan: Plan, candidates: list[str], error: str | None = None) -> Prediction:
         try:
             validate_plan(plan, self.specs)
         except F1Error as exc:
-            return Prediction(plan=plan, candidates=candidates, format_valid=False, error=f"schema: {exc}")
+            return Prediction(plan=plan, candidates=candidates, format_valid=False, error=error or f"schema: {exc}")
         return Prediction(plan=plan, candidates=candidates)
 
     # the API_call_k <-> $j.field mapping ----------------------------------------------------------------------
@@ -172,20 +209,24 @@ class SealSuite:
         exact = parsed and counts["correct_apis"] == counts["pred_apis"] == counts["gold_apis"] and counts["correct_params"] == counts["pred_params"] == counts["gold_params"]
         return {"parsed": parsed, "format_valid": prediction.format_valid, "valid": exact, **counts}
 
+    def proportions(self, results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+        return {
+            "format_accuracy": share(results, "parsed"),
+            "format_validity": share(results, "format_valid"),
+            "exact_match": share(results, "valid"),
+        }
+
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
         total = {key: sum(r.scores[key] for r in results) for key in COUNTS}
         tool_p, tool_r = fraction(total["correct_apis"], total["pred_apis"]), fraction(total["correct_apis"], total["gold_apis"])
         param_p, param_r = fraction(total["correct_params"], total["pred_params"]), fraction(total["correct_params"], total["gold_params"])
-        return {
-            "format_accuracy": fraction(sum(r.scores["parsed"] for r in results), len(results)),
-            "format_validity": fraction(sum(r.scores["format_valid"] for r in results), len(results)),
+        return as_fractions(self.proportions(results)) | {
             "tool_precision": tool_p,
             "tool_recall": tool_r,
             "tool_f1": f1_score(tool_p, tool_r),
             "param_precision": param_p,
             "param_recall": param_r,
             "param_f1": f1_score(param_p, param_r),
-            "exact_match": fraction(sum(r.scores["valid"] for r in results), len(results)),
             "retrieval_recall": fraction(total["gold_retrieved"], total["gold_apis"]),
         }
 
