@@ -1,14 +1,17 @@
-"""ParallelQA and Movie Recommendation (LLMCompiler, arXiv 2312.04511): latency, not correctness.
+"""ParallelQA and Movie Recommendation (LLMCompiler, arXiv 2312.04511): latency against a ReAct loop, same model.
 
-Each question needs several independent look-ups on a simulated search tool (`evals.search_sim`, seeded 0.2-1 s a
-call). The same model answers twice: through f1 (plan a DAG, run independent calls in parallel, join) and through a
-sequential ReAct loop (`evals.react`); the report compares wall times, as LLMCompiler's 1.8x-3.7x speedups do.
-Answer accuracy (the gold answer appears in the reply, case-insensitive) is shown for information only: the pages
-are synthetic.
+Each question needs several independent look-ups on a search tool, simulated offline (`evals.search_sim`: seeded
+0.2-1 s a call, standing in for LLMCompiler's Wikipedia search). The same model answers twice, each side with its
+own instance of the tool: through f1 (`Engine.asolve`: the planner streams a DAG, the scheduler runs independent
+calls in parallel, the joiner answers) and through a ReAct loop in the model's native tool-call format
+(`evals.react`). The report compares wall times (LLMCompiler reports 1.8x-3.7x lower latency than ReAct), answer
+accuracy against the gold answers (the gold answer appears in the reply, case-insensitive; the pages are
+synthetic, so both sides answer from what the model knows), tokens and searches on each side. Before the first
+item both sides run once untimed, so neither pays for loading the model or filling its caches.
 
-The oracle replays the ideal plan: ParallelQA's `branch` parallel searches (queries derived from the question; the
-data names no entities), Movie's one search per listed movie, executed as a DAG (`run_plan`) and, for the
-sequential side, through the ReAct loop with a scripted model, so only tool latency is timed.
+The oracle runs the same two sides with scripted models: f1 plans ParallelQA's `branch` searches (queries derived
+from the question; the data names no entities) or one search per listed movie and answers with the gold answer;
+ReAct makes the same searches one per turn. Only tool latency and f1's own scheduling are then timed.
 """
 
 from __future__ import annotations
@@ -21,33 +24,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
-
-from f1.plan import Plan, Step, resolve
+from f1.plan import Plan, Step
 from f1.planner.backends.scripted import ScriptedModel
 from f1.tools import ToolRegistry
-from evals.core import EvalError, Item, ItemResult, Prediction, data_file, fraction
-from evals.react import ReactAgent, call_tool, script_for
+from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, share, window
+from evals.engine_adapter import EngineFactory
+from evals.react import PromptedChat, ReactAgent, ReactRun, ToolChat, chat_for, native_call
 from evals.search_sim import SimulatedSearch
 
 FILES = {"parallelqa": "parallelqa_dataset.json", "movie": "movie_recommendations_formatted.json"}
-
-
-async def run_plan(plan: Plan, tools: ToolRegistry) -> dict[int, Any]:
-    """Run a plan's steps as soon as their dependencies are done (the oracle's stand-in for f1's scheduler)."""
-    results: dict[int, Any] = {}
-    done = {step.id: anyio.Event() for step in plan.steps}
-
-    async def run(step: Step) -> None:
-        for dependency in step.dependencies:
-            await done[dependency].wait()
-        results[step.id] = await call_tool(tools[step.tool], resolve(step.args, results))
-        done[step.id].set()
-
-    async with anyio.create_task_group() as group:
-        for step in plan.steps:
-            group.start_soon(run, step)
-    return results
 
 
 def movie_titles(question: str) -> list[str]:
@@ -59,7 +44,8 @@ def movie_titles(question: str) -> list[str]:
 class LatencySuite:
     """ParallelQA or Movie. `latency_scale` shrinks the simulated latency (tests use ~0.05)."""
 
-    own_baseline = "the sequential ReAct loop"
+    own_baseline = "a ReAct loop on the same model"
+    main_metric = "speedup"
 
     def __init__(self, kind: str, *, data: Path | None = None, latency_scale: float = 1.0, seed: int = 0) -> None:
         if kind not in FILES:
@@ -71,19 +57,21 @@ class LatencySuite:
         if latency_scale < 0:
             raise EvalError(f"--latency-scale must be >= 0, not {latency_scale}")
         self.latency_scale, self.seed = latency_scale, seed
+        self._warm = False
 
-    def items(self, limit: int | None = None) -> list[Item]:
+    def items(self, limit: int | None = None, offset: int = 0) -> list[Item]:
         try:
             records = json.loads(self.path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise EvalError(f"{self.path}: not JSON: {exc.msg}") from None
-        for record in records[:limit]:
+        for record in records:
             if not {"id", "question", "answer"} <= set(record):
                 raise EvalError(f"{self.path}: a record needs id, question and answer (got {sorted(record)})")
-        return [Item(id=str(record["id"]), data=record) for record in records[:limit]]
+        return [Item(id=str(record["id"]), data=record) for record in window(records, limit, offset)]
 
-    def registry(self) -> ToolRegistry:
-        return ToolRegistry([SimulatedSearch(seed=self.seed, scale=self.latency_scale).tool()])
+    def search(self) -> SimulatedSearch:
+        """A fresh search tool: each side of each item gets its own, so its calls count that side's searches."""
+        return SimulatedSearch(seed=self.seed, scale=self.latency_scale)
 
     def oracle_queries(self, item: Item) -> list[str]:
         question = item.data["question"]
@@ -94,41 +82,50 @@ class LatencySuite:
 
     async def oracle(self, item: Item) -> Prediction:
         queries = self.oracle_queries(item)
-        plan = Plan(steps=[Step(id=i, tool="search", args={"query": query}) for i, query in enumerate(queries, 1)])
-        start = time.perf_counter()
-        await run_plan(plan, self.registry())
-        dag = time.perf_counter() - start
         answer = str(item.data["answer"])
-        script = ScriptedModel(script_for([("search", {"query": query}) for query in queries], answer))
-        react = await ReactAgent(script, self.registry()).run(item.data["question"])
-        return Prediction(
-            plan=plan,
-            answer=answer,
-            seconds={"f1": dag, "react": react.seconds},
-            details={"react_answer": react.answer, "react_calls": len(react.calls)},
-        )
+        plan = Plan(steps=[Step(id=i, tool="search", args={"query": query}) for i, query in enumerate(queries, 1)])
+        planner = ScriptedModel([plan.to_json(), json.dumps({"action": "finish", "answer": answer})])
+        react = PromptedChat(ScriptedModel([*(native_call("search", {"query": query}) for query in queries), answer]))
+        return await self._compare(EngineFactory(planner).engine, react, item)
 
     async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
         if not constrained:
             raise EvalError(f"{self.name}: the baseline is {self.own_baseline}, always included")
+        react = chat_for(factory.model)
+        if not self._warm:  # untimed: loads the model, compiles the plan grammar, fills the prefix caches
+            await self._compare(factory.engine, react, item)
+            self._warm = True
+        return await self._compare(factory.engine, react, item)
+
+    async def _compare(self, make_engine: Any, react_chat: ToolChat, item: Item) -> Prediction:
+        """Time f1 (an Engine from `make_engine(tools)`) and then the ReAct loop on the question, each with its own
+        search tool."""
         question = item.data["question"]
-        engine = factory.engine(self.registry())
-        start = time.perf_counter()
+        f1_search, react_search = self.search(), self.search()
+        engine = make_engine([f1_search.tool()])
+        started = time.perf_counter()
         solution = await engine.asolve(question)
-        f1_seconds = time.perf_counter() - start
-        react = await ReactAgent(factory.backend, self.registry()).run(question)
+        f1_seconds = time.perf_counter() - started
+        react: ReactRun = await ReactAgent(react_chat, ToolRegistry([react_search.tool()])).run(question)
         return Prediction(
-            plan=getattr(solution, "plan", None),
-            answer=getattr(solution, "answer", None),
+            plan=solution.plan,
+            answer=solution.answer,
             seconds={"f1": f1_seconds, "react": react.seconds},
-            details={"react_answer": react.answer, "react_calls": len(react.calls)},
-            error=None if react.answer is not None else "the ReAct loop did not answer",
+            details={
+                "react_answer": react.answer,
+                "react_stop": react.stop,
+                "f1_searches": len(f1_search.calls),
+                "react_searches": len(react_search.calls),
+                "f1_tokens": solution.usage.total_tokens,
+                "react_tokens": react.tokens,
+            },
         )
 
     def score(self, item: Item, prediction: Prediction) -> dict[str, Any]:
         gold = str(item.data["answer"]).strip().lower()
         f1_s, react_s = prediction.seconds.get("f1"), prediction.seconds.get("react")
         timed = f1_s is not None and react_s is not None
+        details = prediction.details
         return {
             "valid": timed,
             "format_valid": prediction.format_valid,
@@ -136,8 +133,11 @@ class LatencySuite:
             "react_s": react_s,
             "speedup": react_s / f1_s if timed and f1_s else None,
             "f1_correct": _contains(prediction.answer, gold),
-            "react_correct": _contains(prediction.details.get("react_answer"), gold),
-            "react_calls": prediction.details.get("react_calls", 0),
+            "react_correct": _contains(details.get("react_answer"), gold),
+            "f1_searches": details.get("f1_searches", 0),
+            "react_searches": details.get("react_searches", 0),
+            "f1_tokens": details.get("f1_tokens", 0),
+            "react_tokens": details.get("react_tokens", 0),
             "width": len(prediction.plan.steps) if prediction.plan else 0,
         }
 
@@ -150,10 +150,15 @@ class LatencySuite:
             }
         }
 
+    def proportions(self, results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
+        """Answer accuracy on each side, over every item (an item that failed counts as wrong)."""
+        return {"f1_answer_accuracy": share(results, "f1_correct"), "react_answer_accuracy": share(results, "react_correct")}
+
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
         timed = [r.scores for r in results if r.scores["valid"]]
+        accuracy = as_fractions(self.proportions(results))
         if not timed:
-            return {"timed_items": 0.0}
+            return {"timed_items": 0.0, **accuracy}
         f1_total, react_total = sum(s["f1_s"] for s in timed), sum(s["react_s"] for s in timed)
         return {
             "timed_items": float(len(timed)),
@@ -161,10 +166,12 @@ class LatencySuite:
             "react_mean_s": react_total / len(timed),
             "speedup": react_total / f1_total if f1_total else 0.0,
             "speedup_median": statistics.median(s["speedup"] for s in timed if s["speedup"] is not None),
+            **accuracy,
+            "mean_f1_searches": statistics.fmean(s["f1_searches"] for s in timed),
+            "mean_react_searches": statistics.fmean(s["react_searches"] for s in timed),
+            "mean_f1_tokens": statistics.fmean(s["f1_tokens"] for s in timed),
+            "mean_react_tokens": statistics.fmean(s["react_tokens"] for s in timed),
             "mean_plan_width": statistics.fmean(s["width"] for s in timed),
-            "mean_react_calls": statistics.fmean(s["react_calls"] for s in timed),
-            "f1_answer_accuracy": fraction(sum(s["f1_correct"] for s in timed), len(timed)),
-            "react_answer_accuracy": fraction(sum(s["react_correct"] for s in timed), len(timed)),
         }
 
 
