@@ -30,6 +30,20 @@ def print_report(result: dict[str, Any], *, title: str) -> None:
     console.print(summary)
 
 
+def markdown_report(result: dict[str, Any]) -> str:
+    """A benchmark result as Markdown: its table, then its scalar numbers as a two-column table."""
+    lines: list[str] = []
+    rows = result.get("table") or []
+    if rows:
+        lines += ["| " + " | ".join(map(str, rows[0])) + " |", "|" + "---|" * len(rows[0])]
+        lines += ["| " + " | ".join(_fmt(value) for value in row.values()) + " |" for row in rows]
+        lines.append("")
+    scalars = {k: v for k, v in result.items() if k != "table" and not isinstance(v, dict | list)}
+    if scalars:
+        lines += ["| measure | value |", "|---|---|"] + [f"| {k} | {_fmt(v)} |" for k, v in scalars.items()]
+    return "\n".join(lines)
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"

@@ -128,7 +128,11 @@ def _cold_starts(model: str) -> dict[str, Any]:
     """The README task in fresh processes on the default path: without, then with, the disk prefix cache."""
     with tempfile.TemporaryDirectory(prefix="f1-prefix-") as empty:
         runs = [_fresh_process(model, {"F1_PREFIX_CACHE_DIR": empty}) for _ in range(2)]
-    out = {f"fresh_process_{key}": run for key, run in zip(("no_disk_cache", "disk_cache"), runs, strict=True)}
+    out = {
+        f"{label}.{key}": value
+        for label, run in zip(("fresh_no_disk_cache", "fresh_disk_cache"), runs, strict=True)
+        for key, value in run.items()
+    }
     out["cached_first_token_fraction"] = round(runs[1]["first_plan_token_s"] / runs[0]["first_plan_token_s"], 3)
     return out
 

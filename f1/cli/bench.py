@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             continue
         bench = importlib.import_module(f"f1.bench.{module.name}")
         sub = benches.add_parser(module.name, help=(bench.__doc__ or "").strip().splitlines()[0])
-        sub.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+        output = sub.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+        output.add_argument("--markdown", action="store_true", help="print the table and numbers as Markdown (docs)")
         bench.add_arguments(sub)
         sub.set_defaults(handler=lambda args, bench=bench: _run(bench, args))
 
@@ -28,6 +30,10 @@ def _run(bench: Any, args: argparse.Namespace) -> int:
     result: dict[str, Any] = bench.run(args)
     if args.json:
         print(json.dumps(result, default=str))
+    elif args.markdown:
+        from f1.bench import markdown_report
+
+        print(markdown_report(result))
     else:
         from f1.bench import print_report
 
