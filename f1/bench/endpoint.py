@@ -5,9 +5,13 @@ request: `direct` consumes `Engine.aplan_stream` in this process; `server` POSTs
 keep-alive loopback connection, with a minimal HTTP client, to `f1.server` running in a child process, as in
 production (a server thread in this process would share the GIL with the client and measure that instead).
 `httpx_client_ms_p50` is the same request through httpx, for what a client library adds; `transport_ms_p50`
-(GET /health, no engine work) is the HTTP floor. Wall times grow with machine load; `cpu_overhead_ms` (the server
-process's CPU time per answer minus the direct path's; Linux) does not. Then `--concurrency` requests at once
-(httpx, one connection each) count `errors`. Targets: overhead_ms_p50 <= 5, errors == 0.
+(GET /health, no engine work) is the HTTP floor. Those requests all bring the same tool list, so the server's
+tool-spec cache and the engine's grammar and validator caches always hit; `new_tools` repeats both paths with a
+different tool list in every request (the two tools plus one whose name is new each time), so every request pays
+for converting the specs and building their grammar and validators (`new_tools_cost_ms_p50`: what a new list adds
+to a served answer). Wall times grow with machine load; `cpu_overhead_ms` (the server process's CPU time per
+answer minus the direct path's; Linux) does not. Then `--concurrency` requests at once (httpx, one connection each)
+count `errors`. Targets: overhead_ms_p50 <= 5, errors == 0.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     import anyio
 
-    replies = 2 * args.warmup + 3 * args.requests + args.concurrency  # what the server answers in all
+    replies = 3 * args.warmup + 4 * args.requests + args.concurrency  # what the server answers in all
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_serve, args=(sender, replies), name="f1-bench-server", daemon=True)
@@ -98,6 +102,15 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
         async for _ in engine.aplan_stream(messages, tools=specs):
             pass
 
+    rounds = args.warmup + args.requests
+    new_tool_lists = iter([[*TOOLS, _new_tool(number)] for number in range(rounds)])
+    new_payloads = iter([json.dumps(body | {"tools": [*TOOLS, _new_tool(rounds + number)]}).encode() for number in range(rounds)])
+
+    async def direct_new_tools() -> None:
+        tools = [ToolSpec.from_openai(entry) for entry in next(new_tool_lists)]  # an in-process caller converts too
+        async for _ in engine.aplan_stream(messages, tools=tools):
+            pass
+
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
 
@@ -119,7 +132,12 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
         async def transport() -> bool:
             return (await raw.request("GET", "/health"))[0] == 200
 
-        paths = {"direct": direct, "server": served_raw, "transport": transport, "httpx": served}
+        async def served_new_tools() -> bool:
+            status, answer = await raw.request("POST", "/v1/chat/completions", next(new_payloads))
+            return status == 200 and answer.rstrip().endswith(b"[DONE]" if args.stream else b"}")
+
+        paths = {"direct": direct, "server": served_raw, "transport": transport, "httpx": served,
+                 "direct_new_tools": direct_new_tools, "server_new_tools": served_new_tools}  # fmt: skip
         times: dict[str, list[float]] = {name: [] for name in paths}
         for number in range(args.warmup + args.requests):
             for name, call in paths.items():
@@ -165,6 +183,10 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
         "overhead_ms_p50": _pct(server_ms, 50) - _pct(direct_ms, 50),
         "overhead_ms_p95": _pct(server_ms, 95) - _pct(direct_ms, 95),
         "overhead_target_ms": 5.0,
+        "direct_new_tools_ms_p50": _pct(times["direct_new_tools"], 50),
+        "server_new_tools_ms_p50": _pct(times["server_new_tools"], 50),
+        "new_tools_overhead_ms_p50": _pct(times["server_new_tools"], 50) - _pct(times["direct_new_tools"], 50),
+        "new_tools_cost_ms_p50": _pct(times["server_new_tools"], 50) - _pct(server_ms, 50),
         "transport_ms_p50": _pct(times["transport"], 50),
         "httpx_client_ms_p50": _pct(times["httpx"], 50),
         "direct_cpu_ms": direct_cpu_ms,
@@ -174,6 +196,12 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
         "errors": outcomes.count(False) + args.concurrency - len(outcomes),
         "concurrent_seconds": burst,
     }
+
+
+def _new_tool(number: int) -> dict[str, Any]:
+    """A tool whose name no earlier request used: its list misses every cache keyed by the tools."""
+    return {"type": "function", "function": {"name": f"note_{number}", "description": f"Note number {number}.",
+            "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}}  # fmt: skip
 
 
 class RawHTTP:
