@@ -27,6 +27,9 @@ SHARED_BAD = [
 ]
 
 
+NOT_INSTALLED = "{} is not installed (scripts/setup.sh installs the optional grammar engines)"
+
+
 def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
@@ -35,7 +38,7 @@ def _installed(module: str) -> bool:
     "engine",
     [
         "llguidance",
-        pytest.param("xgrammar", marks=pytest.mark.skipif(not _installed("xgrammar"), reason="xgrammar not installed")),
+        pytest.param("xgrammar", marks=pytest.mark.skipif(not _installed("xgrammar"), reason=NOT_INSTALLED.format("xgrammar"))),
     ],
 )
 def test_engines_agree_on_the_shared_corpus(engine: str) -> None:
@@ -45,7 +48,7 @@ def test_engines_agree_on_the_shared_corpus(engine: str) -> None:
     assert {text for text, _ in BAD_PLANS} >= set(SHARED_BAD)
 
 
-@pytest.mark.skipif(not _installed("outlines_core"), reason="outlines-core not installed")
+@pytest.mark.skipif(not _installed("outlines_core"), reason=NOT_INSTALLED.format("outlines-core"))
 def test_outlines_engine_on_a_small_grammar() -> None:
     # outlines-core builds a regex automaton: fine for the joiner, minutes for plan grammars (see the benchmark).
     grammar = joiner_grammar()
@@ -140,7 +143,7 @@ def test_engines_follow_the_protocol(name: str) -> None:
 
     extra_module = {"xgrammar": "xgrammar", "outlines": "outlines_core"}.get(name)
     if extra_module and not _installed(extra_module):
-        pytest.skip(f"{extra_module} not installed")
+        pytest.skip(NOT_INSTALLED.format(extra_module))
     engine = get_engine(name)
     assert isinstance(engine, GrammarEngine) and engine.name == name and name in ENGINES
     engine.clear_cache()
