@@ -101,7 +101,7 @@ class Backend:
             yield chunk
 
 
-@tool(idempotent=True)  # reads only: compound mode serves it without --allow-write-tools
+@tool(idempotent=True, read_only=True)  # compound mode serves it without --allow-write-tools
 def get_weather(city: str) -> dict[str, Any]:
     """Current weather of a city."""
     return {"city": city, "celsius": {"Paris": 21, "London": 15}.get(city, 10)}

@@ -33,7 +33,7 @@ JSON = {"Content-Type": "application/json"}
 NOTES: list[str] = []
 
 
-@tool(idempotent=True)
+@tool(idempotent=True, read_only=True)
 def read_note(index: int) -> str:
     """Read a note."""
     return NOTES[index] if index < len(NOTES) else ""
@@ -46,8 +46,15 @@ def write_note(text: str) -> str:
     return "written"
 
 
+@tool(idempotent=True)
+def clear_notes() -> str:
+    """Remove every note (idempotent, like an HTTP DELETE, and still a write)."""
+    NOTES.clear()
+    return "cleared"
+
+
 def tools() -> ToolRegistry:
-    return ToolRegistry([read_note, write_note])
+    return ToolRegistry([read_note, write_note, clear_notes])
 
 
 @pytest.fixture(autouse=True)
@@ -148,7 +155,7 @@ def test_compound_mode_runs_no_write_tools_unless_allowed(base_url: str, backend
     read = script(plan((1, "read_note", {"index": 0})), answer="Nothing yet.")
     assert chat(base_url, {"model": "f1-compound", "messages": user(read)}).json()["choices"][0]["message"]["content"] == "Nothing yet."
     offered = backend.script.calls[-2][0].content  # the planner's system prompt of that request
-    assert "read_note" in offered and "write_note" not in offered
+    assert "read_note" in offered and "write_note" not in offered and "clear_notes" not in offered
     chat(base_url, {"model": "f1-compound", "messages": user(WRITE)})  # names a tool it was not offered
     assert NOTES == []
     allowing = ServerSettings(model_names=("f1",), allow_write_tools=True)

@@ -180,6 +180,8 @@ async def test_openapi_operations_become_tools(pet_app) -> None:
     assert set(create.required) == {"x-owner", "body"}  # a header parameter and the JSON body
     assert "$ref" not in str(create.parameters)  # components inlined
     assert tools["listPets"].policy.idempotent and not tools["createPet"].policy.idempotent
+    assert tools["listPets"].policy.read_only and not tools["createPet"].policy.read_only
+    assert tools["deletePet"].policy.idempotent and not tools["deletePet"].policy.read_only  # DELETE writes
 
 
 @pytest.mark.anyio

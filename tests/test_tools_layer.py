@@ -366,3 +366,14 @@ def test_registry_holds_each_name_once() -> None:
     assert info.value.tool == "plain"
     renamed = registry.add(tool(name="plain2")(plain))
     assert renamed.name == "plain2" and list(registry) == ["plain", "plain2"]
+
+
+def test_builtin_tools_declare_whether_they_only_read(tmp_path) -> None:
+    from f1.tools.builtin import builtin_tools
+
+    (tmp_path / "db.sqlite").touch()
+    writable = builtin_tools(database=tmp_path / "db.sqlite", workspace=tmp_path, read_only=False)
+    writers = {name for name, item in writable.items() if not item.policy.read_only}
+    assert writers == {"write_file", "http_post", "sql_query"}
+    reader = builtin_tools(groups=["sql"], database=tmp_path / "db.sqlite")
+    assert all(item.policy.read_only for item in reader.values())  # read-only SQL by default

@@ -48,7 +48,7 @@ class ServerSettings:
     """How the server answers. `model_names`: names served for model mode besides the planner model's own;
     `compound_name`: the name that selects compound mode (served when the engine has tools it may run);
     `cors_origins`: web page origins whose requests are served (all others with an `Origin` header get a 403);
-    `allow_write_tools`: compound mode may run tools whose policy is not idempotent (taken as writing);
+    `allow_write_tools`: compound mode may run tools whose policy is not `read_only`;
     `body_timeout`: seconds a request body may take to arrive (then 408)."""
 
     model_names: tuple[str, ...] = ()
@@ -161,10 +161,10 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
 
 
 def _read_only(engine: Engine) -> Engine:
-    """`engine` with only its tools whose policy is idempotent: what compound mode may run unless writes are allowed."""
+    """`engine` with only its read-only tools: what compound mode may run unless writes are allowed."""
     from f1.engine import Engine
 
-    readers = [tool for tool in engine.registry.values() if tool.policy.idempotent]
+    readers = [tool for tool in engine.registry.values() if tool.policy.read_only]
     if len(readers) == len(engine.registry):
         return engine
     return Engine(readers, model=engine.model, config=engine.config)

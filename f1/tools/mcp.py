@@ -116,6 +116,7 @@ class MCPSource:
             source = f"MCP server {self.server}" if isinstance(self.server, str) else "MCP server"
             raise ToolSpecError(validation_message(exc), tool=item.name, source=source) from None
         read_only = bool(item.annotations and item.annotations.read_only_hint)
+        idempotent = read_only or bool(item.annotations and item.annotations.idempotent_hint)
 
         async def call(**arguments: Any) -> Any:
             result = await self._connected().call_tool(item.name, arguments)
@@ -125,7 +126,7 @@ class MCPSource:
                 return result.structured_content
             return _content(result.content)
 
-        return Tool(spec, call, ToolPolicy(timeout=self.timeout, idempotent=read_only))
+        return Tool(spec, call, ToolPolicy(timeout=self.timeout, idempotent=idempotent, read_only=read_only))
 
 
 def _content(items: Sequence[Any]) -> Any:

@@ -25,6 +25,7 @@ from f1.tools.spec import ToolSpec, refuse_unread_keys, validation_message
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 IDEMPOTENT = frozenset({"get", "put", "delete", "head", "options"})
+READ_ONLY = frozenset({"get", "head", "options"})  # HTTP's safe methods
 _PARAMETER_PLACES = ("path", "query", "header", "cookie")
 _OPERATION_KEYS = frozenset(
     {"tags", "summary", "description", "externalDocs", "operationId", "parameters", "requestBody", "responses"}
@@ -72,7 +73,10 @@ class OpenAPISource:
         return tools
 
     def _policy(self, method: str) -> ToolPolicy:
-        return ToolPolicy(timeout=self.timeout + 5, idempotent=method in IDEMPOTENT, retries=1 if method in IDEMPOTENT else 0)
+        idempotent = method in IDEMPOTENT
+        return ToolPolicy(
+            timeout=self.timeout + 5, idempotent=idempotent, read_only=method in READ_ONLY, retries=1 if idempotent else 0
+        )
 
     def _caller(self, operation: Operation) -> Any:
         async def call(**arguments: Any) -> Any:

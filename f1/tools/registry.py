@@ -16,11 +16,13 @@ from f1.tools.spec import ToolSpec
 
 @dataclass(frozen=True, slots=True)
 class ToolPolicy:
-    """How the scheduler runs a tool. Retries apply only to idempotent tools."""
+    """How the scheduler runs a tool. Retries apply only to idempotent tools. `read_only`: the tool changes
+    nothing anywhere (reads, computes); only such tools are served to clients that may not write."""
 
     timeout: float | None = None
     retries: int = 0
     idempotent: bool = False
+    read_only: bool = False
     max_concurrency: int | None = None
     backoff: float = 0.05
 
@@ -74,6 +76,7 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     idempotent: bool = False,
+    read_only: bool = False,
     max_concurrency: int | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
@@ -85,13 +88,16 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     idempotent: bool = False,
+    read_only: bool = False,
     max_concurrency: int | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a `Tool` of a typed function; its spec comes from the type hints and the docstring."""
 
     def wrap(function: Callable[..., Any]) -> Tool:
         spec = spec_from_function(function, name=name, description=description)
-        policy = ToolPolicy(timeout=timeout, retries=retries, idempotent=idempotent, max_concurrency=max_concurrency)
+        policy = ToolPolicy(
+            timeout=timeout, retries=retries, idempotent=idempotent, read_only=read_only, max_concurrency=max_concurrency
+        )
         return Tool(spec=spec, fn=function, policy=policy)
 
     return wrap(fn) if fn is not None else wrap

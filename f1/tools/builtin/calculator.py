@@ -141,7 +141,7 @@ def _check_size(value: Any, what: str = "the result") -> Number:
 
 # `variables` is not Optional: an anyOf schema would hide "$k" references inside it from the plan validator.
 @with_examples({"expression": "2 * (3 + 4) ** 2"}, {"expression": "a - b", "variables": {"a": 9, "b": 1}})
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def calculate(expression: str, variables: dict[str, float] = {}) -> float:  # noqa: B006 (never mutated)
     """Evaluate an arithmetic expression: + - * / // % **, parentheses, pi, e and functions such as sqrt, log,
     sin, round, min, max. Use variables to bring earlier results into the expression.

@@ -162,7 +162,7 @@ def http_tools(
             raise ToolCallError(f"more than {MAX_REDIRECTS} redirects", tool=tool_name)
 
     @with_examples({"url": "https://example.com"}, {"url": "https://httpbin.org/get", "params": {"q": "f1"}})
-    @tool(idempotent=True, timeout=timeout + 5)
+    @tool(idempotent=True, read_only=True, timeout=timeout + 5)
     async def http_get(url: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
         """Fetch a public web URL with HTTP GET. The body is parsed JSON for JSON responses, else text
         (long bodies are cut; truncated tells).

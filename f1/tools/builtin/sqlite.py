@@ -68,7 +68,7 @@ def sqlite_tools(
         {"query": "SELECT name FROM sqlite_master WHERE type = 'table'"},
         {"query": "SELECT * FROM orders WHERE customer = ? LIMIT 10", "params": ["alice"]},
     )
-    @tool(idempotent=read_only, timeout=time_limit + 1)
+    @tool(idempotent=read_only, read_only=read_only, timeout=time_limit + 1)
     def sql_query(query: str, params: list[Any] | dict[str, Any] | None = None) -> QueryResult:
         """Run one SQL statement on the SQLite database and return its rows (at most a fixed number and size;
         truncated tells). Pass values as params (? or :name placeholders), never inside the SQL text.
@@ -101,7 +101,7 @@ def sqlite_tools(
         return QueryResult(columns=columns, rows=rows, row_count=len(rows), **marker(cut, truncated=more))
 
     @with_examples({})
-    @tool(idempotent=True, timeout=time_limit + 1)
+    @tool(idempotent=True, read_only=True, timeout=time_limit + 1)
     def sql_tables() -> list[Table]:
         """List the tables and views of the SQLite database with the SQL that created them (their columns)."""
         result = sql_query(query="SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")

@@ -97,7 +97,7 @@ def _info(moment: datetime) -> TimeInfo:
 
 
 @with_examples({"location": "Tokyo"}, {"location": "America/New_York"})
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def current_time(location: str = "UTC") -> TimeInfo:
     """The current date and time in a place: a city ("Paris", "New York"), a country, an IANA time zone
     ("Asia/Tokyo"), "UTC" or an offset ("UTC+5:30"). Also gives the weekday and the UTC offset in hours.
@@ -109,7 +109,7 @@ def current_time(location: str = "UTC") -> TimeInfo:
 
 
 @with_examples({"time": "09:30", "from_location": "Paris", "to_location": "Tokyo"})
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def convert_time(time: str, from_location: str, to_location: str) -> TimeInfo:
     """Convert a time from one place's time zone to another's (e.g. 09:30 in Paris -> Tokyo time).
 
@@ -123,7 +123,7 @@ def convert_time(time: str, from_location: str, to_location: str) -> TimeInfo:
 
 
 @with_examples({"start": "2025-03-14T09:30", "days": 10, "hours": 5}, {"start": "now", "minutes": 90, "location": "London"})
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def add_duration(
     start: str,
     weeks: float = 0,
@@ -161,7 +161,7 @@ class Difference(TypedDict):
 
 
 @with_examples({"start": "2025-01-01", "end": "2025-12-25"}, {"start": "today", "end": "2026-01-01"})
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def date_difference(start: str, end: str, location: str = "UTC") -> Difference:
     """The time from start to end (negative when end is earlier), in days, hours, minutes and seconds.
 
@@ -185,7 +185,7 @@ class Weekday(TypedDict):
 
 
 @with_examples({"date": "2025-07-14"})
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def weekday(date: str) -> Weekday:
     """The day of the week of a date (iso_weekday: Monday is 1, Sunday 7).
 

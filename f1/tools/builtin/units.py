@@ -133,7 +133,7 @@ class Conversion(TypedDict):
     {"value": 72, "from_unit": "F", "to_unit": "C"},
     {"value": 3, "from_unit": "GiB", "to_unit": "MB"},
 )
-@tool(idempotent=True, timeout=5)
+@tool(idempotent=True, read_only=True, timeout=5)
 def convert_units(value: float, from_unit: str, to_unit: str) -> Conversion:
     """Convert a quantity between units of length, mass, temperature, time, volume, speed or data size.
     Units are symbols or names: km, mile, lb, kg, C, F, K, h, day, l, gal, km/h, mph, MB, GiB, bit...

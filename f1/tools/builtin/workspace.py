@@ -148,7 +148,7 @@ def workspace_tools(
         return found
 
     @with_examples({}, {"path": "notes", "pattern": "*.md", "recursive": True})
-    @tool(idempotent=True, timeout=10)
+    @tool(idempotent=True, read_only=True, timeout=10)
     def list_files(path: str = ".", pattern: str = "*", recursive: bool = False) -> Listing:
         """List the files and folders in a workspace folder.
 
@@ -181,7 +181,7 @@ def workspace_tools(
         return Listing(entries=entries, **marker(cut, *found.notes(max_scanned), truncated=more or found.stopped))
 
     @with_examples({"path": "notes/todo.txt"})
-    @tool(idempotent=True, timeout=10)
+    @tool(idempotent=True, read_only=True, timeout=10)
     def read_file(path: str) -> FileText:
         """Read a text file of the workspace (long files are cut; truncated tells).
 
@@ -222,7 +222,7 @@ def workspace_tools(
         return Written(path=shown(file), bytes_written=len(data))
 
     @with_examples({"query": "TODO"}, {"query": "def main", "path": "src", "pattern": "*.py"})
-    @tool(idempotent=True, timeout=30)
+    @tool(idempotent=True, read_only=True, timeout=30)
     def search_files(query: str, path: str = ".", pattern: str = "*") -> Matches:
         """Find the lines that contain a text (case-insensitive) in the workspace's text files.
 
