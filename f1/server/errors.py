@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from f1.errors import F1Error
+from f1.planner.backends.remote import UpstreamError
 from f1.server.wire import REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
 
 INVALID_REQUEST = "invalid_request_error"
@@ -17,8 +18,6 @@ SERVER_ERROR = "server_error"
 MAX_MESSAGE_CHARS = 1000  # what an error message may quote of a request is cut to fit
 
 _URL_CREDENTIALS = re.compile(r"://[^\s/?#@]*@")  # linear: each scan stops at the next "/"
-_WORD = re.compile(r"\S+")
-_UPSTREAM_STATUS = re.compile(r" (?:HTTP \d{3}|server error): ")  # after "URL:"
 
 
 class APIError(F1Error):
@@ -56,14 +55,8 @@ def shorten(text: str, limit: int) -> str:
 
 
 def redact(message: str) -> str:
-    """A message fit for clients: URLs lose their credentials (`user:password@`), and what an upstream server
-    replied (the rest after `URL: HTTP 500: ` or `URL: server error: `) is left out; the server log keeps it all."""
-    message = _URL_CREDENTIALS.sub("://", message)
-    for word in _WORD.finditer(message):
-        status = _UPSTREAM_STATUS.match(message, word.end())
-        if status and word.group().endswith(":") and "://" in word.group():
-            return f"{message[: status.end() - 2]} (the upstream reply is in the server log)"
-    return message
+    """`message` with the credentials of its URLs (`user:password@`) left out."""
+    return _URL_CREDENTIALS.sub("://", message)
 
 
 def from_validation(exc: ValidationError) -> APIError:
@@ -83,9 +76,11 @@ def from_validation(exc: ValidationError) -> APIError:
 
 
 def engine_error(exc: F1Error) -> APIError:
-    """A deliberate engine failure (the model's output unusable, ...): a 500 that says what went wrong, redacted."""
+    """A deliberate engine failure (the model's output unusable, ...): a 500 that says what went wrong, without
+    credentials and without what an upstream model server replied (the server log keeps both)."""
     code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
-    return APIError(redact(str(exc)), status=500, type=SERVER_ERROR, code=code)
+    message = f"{exc.summary} (the upstream reply is in the server log)" if isinstance(exc, UpstreamError) else str(exc)
+    return APIError(redact(message), status=500, type=SERVER_ERROR, code=code)
 
 
 def internal_error() -> APIError:

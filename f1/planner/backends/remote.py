@@ -18,6 +18,18 @@ if TYPE_CHECKING:
     from f1.decoding.grammar import Grammar
 
 _SSE_FIELDS = ("data:", "event:", "id:", "retry:", ":")
+_EXCERPT = 200
+
+
+class UpstreamError(ModelError):
+    """A reply of the upstream server that f1 cannot use. `summary` says where and what (``URL: HTTP 500``);
+    `reply` is an excerpt of what the server sent, kept apart so that a caller can leave it out (the OpenAI
+    endpoint does: it may hold the upstream's internals)."""
+
+    def __init__(self, summary: str, reply: str) -> None:
+        self.summary = summary
+        self.reply = reply[:_EXCERPT]
+        super().__init__(f"{summary}: {self.reply}")
 
 
 def openai_message(message: ChatMessage) -> dict[str, Any]:
@@ -86,7 +98,7 @@ class RemoteModel:
                 async with client.stream("POST", url, json=body) as response:
                     if response.status_code >= 400:
                         text = (await response.aread()).decode(errors="replace")
-                        raise ModelError(f"{url}: HTTP {response.status_code}: {text[:200]}")
+                        raise UpstreamError(f"{url}: HTTP {response.status_code}", text)
                     async for chunk in _chunks(url, response):
                         yield chunk
         except httpx.TimeoutException as exc:
@@ -103,7 +115,7 @@ async def _chunks(url: str, response: httpx.Response) -> AsyncIterator[Chunk]:
         if not line.strip():
             continue
         if not line.startswith(_SSE_FIELDS):
-            raise ModelError(f"{url}: HTTP {response.status_code}: not an event stream: {line[:200]}")
+            raise UpstreamError(f"{url}: HTTP {response.status_code}: not an event stream", line)
         if not line.startswith("data:"):
             continue
         data = line[5:].strip()
@@ -112,11 +124,11 @@ async def _chunks(url: str, response: httpx.Response) -> AsyncIterator[Chunk]:
         try:
             event = json.loads(data)
         except ValueError:
-            raise ModelError(f"{url}: HTTP {response.status_code}: event is not JSON: {data[:200]}") from None
+            raise UpstreamError(f"{url}: HTTP {response.status_code}: event is not JSON", data) from None
         if not isinstance(event, dict):
-            raise ModelError(f"{url}: HTTP {response.status_code}: event is not an object: {data[:200]}")
+            raise UpstreamError(f"{url}: HTTP {response.status_code}: event is not an object", data)
         if "error" in event:
-            raise ModelError(f"{url}: server error: {json.dumps(event['error'])[:200]}")
+            raise UpstreamError(f"{url}: server error", json.dumps(event["error"]))
         events += 1
         usage = event.get("usage") or usage
         for choice in event.get("choices") or []:
