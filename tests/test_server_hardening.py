@@ -324,3 +324,29 @@ def test_a_finished_stream_is_not_logged_as_a_disconnect(base_url: str, caplog: 
                 assert [line for line in r.iter_lines() if line][-1] == "data: [DONE]"
         time.sleep(0.2)
     assert not [record for record in caplog.records if "disconnected" in record.getMessage()]
+
+
+def test_an_unknown_key_holding_inputs_is_refused_not_dropped(base_url: str) -> None:
+    misspelt = {"type": "function", "function": {"name": "lookup", "params": {"type": "object", "properties": {"q": {}}}}}
+    error = error_of(chat(base_url, {"model": "f1", "messages": user("hi"), "tools": [misspelt]}), 400)
+    assert error["param"] == "tools" and "unknown key 'params'" in error["message"], error
+    loose = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}, "x-note": {"a": 1}}}
+    assert chat(base_url, {"model": "f1", "messages": user("hi"), "tools": [loose]}).status_code == 200
+
+
+def test_request_tools_are_read_off_the_event_loop(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from f1.server import app as server_app
+
+    threads: list[str] = []
+
+    def recording(tools: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return to_specs(tools)
+
+    to_specs = server_app.to_specs
+    monkeypatch.setattr(server_app, "to_specs", recording)
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    assert chat(base_url, {"model": "f1", "messages": user("hi"), "tools": [tool]}).status_code == 200
+    assert threads and threads[0] != "f1-server"  # the server's event loop runs on the thread named f1-server

@@ -81,7 +81,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
     started = int(time.time())
     schema = openapi_schema(secured=settings.api_key is not None)
 
-    def answer_parts(chat: ChatCompletionRequest) -> AsyncGenerator[answers.Part, None]:
+    async def answer_parts(chat: ChatCompletionRequest) -> AsyncGenerator[answers.Part, None]:
         """Check the request against the mode its model selects; the parts of the answer, not yet started."""
         messages = to_messages(chat.messages)
         if chat.model == compound_name:
@@ -94,7 +94,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
             to_tool_choice(chat.tool_choice, [])  # refuses `required` and named functions: no client tools here
             return answers.compound_answer(compound, messages)
         if chat.model in planner_names:
-            specs = to_specs(chat.tools)
+            specs = await anyio.to_thread.run_sync(to_specs, chat.tools)  # schema checks: CPU work
             return answers.model_answer(
                 engine,
                 messages,
@@ -117,7 +117,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
             chat = ChatCompletionRequest.model_validate_json(body)
         except ValidationError as exc:
             raise from_validation(exc) from None
-        parts = answer_parts(chat)
+        parts = await answer_parts(chat)
         header = Header(model=chat.model)
         if chat.stream:  # `stream_options` without `stream` is ignored, as OpenAI does
             include_usage = chat.stream_options is not None and chat.stream_options.include_usage

@@ -67,7 +67,12 @@ class ToolMessage(_Lenient):
 Message = Annotated[SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")]
 
 
-class FunctionDefinition(_Lenient):
+class FunctionDefinition(BaseModel):
+    """Unknown keys are kept for the tool importer, which refuses one holding an object or a list (a client's
+    `"params": {...}` would otherwise vanish, and the tool accept anything)."""
+
+    model_config = ConfigDict(extra="allow")
+
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None
