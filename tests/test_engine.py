@@ -260,3 +260,27 @@ def test_the_unwanted_step_cut_respects_config_and_tool_choice() -> None:
 def test_aplan_of_an_empty_plan_generates_no_answer() -> None:
     e, model = engine('{"steps":[]}')  # a single reply: asking for a direct answer would exhaust the script
     assert anyio.run(e.aplan, "hello").steps == [] and len(model.calls) == 1
+
+
+def test_a_memoised_retriever_is_charged_what_it_keeps_in_memory() -> None:
+    import gc
+    import tracemalloc
+
+    from f1.planner.retrieval import retriever as retrieval
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        specs = [
+            ToolSpec(name=f"tool_{i}", description=f"Handles gadget number {i} and widget {i * 7}",
+                     parameters={"type": "object", "properties": {"q": {"type": "string"}}})
+            for i in range(1000)
+        ]  # fmt: skip
+        charged_before = retrieval._memo.size
+        retrieval.retriever_for(specs, method="bm25")
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    charged = retrieval._memo.size - charged_before
+    assert 0.7 * kept <= charged <= 1.3 * kept, (charged, kept)  # the specs' JSON alone is ~10% of it
