@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from f1.conversation import Conversation
 from f1.errors import F1Error
 from f1.joiner import Decision, Joiner
+from f1.output import OutputFormat
 from f1.plan import Plan, Step
 from f1.plan.validate import prepare_validation
 from f1.planner.backends.base import ModelBackend
@@ -26,6 +27,7 @@ from f1.scheduler import Scheduler, StepRecord, Trace
 from f1.tools import Tool, ToolRegistry, ToolSpec, check_unique
 
 Task = str | Sequence[ChatMessage] | Conversation
+Output = OutputFormat | type[BaseModel] | Mapping[str, Any]
 
 
 class EngineConfig(BaseModel):
@@ -64,12 +66,14 @@ class Round:
 
 @dataclass(slots=True)
 class Solution:
-    """The answer with everything that led to it."""
+    """The answer with everything that led to it. With an `output` format, `answer` is its JSON text and `output`
+    the validated value (an instance of the pydantic model asked for)."""
 
     answer: str
     rounds: list[Round] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     seconds: float = 0.0
+    output: Any = None
 
     @property
     def plan(self) -> Plan:
@@ -182,9 +186,11 @@ class Engine:
         parallel_tool_calls: bool = True,
         constrained: bool = True,
         direct_answer: bool = True,
+        output: Output | None = None,
     ) -> AsyncIterator[PlanEvent]:
         """Stream a plan for the conversation without running it (what the OpenAI endpoint's model mode needs);
-        an empty plan comes with the model's direct answer unless `direct_answer` is false."""
+        an empty plan comes with the model's direct answer unless `direct_answer` is false. With `output`, that
+        answer is JSON matching its schema."""
         history = _history(messages)
         pool = list(self.specs.values()) if tools is None else list(tools)
         request = PlanRequest(
@@ -194,6 +200,7 @@ class Engine:
             parallel_tool_calls=parallel_tool_calls,
             constrained=constrained,
             direct_answer=direct_answer,
+            output=None if output is None else OutputFormat.of(output),
         )
         async for event in self.planner.stream(history, request):
             yield event
@@ -214,11 +221,15 @@ class Engine:
         conversation: Conversation | None = None,
         on_step: Callable[[StepRecord], Any] | None = None,
         on_event: Callable[[PlanEvent], Any] | None = None,
+        output: Output | None = None,
     ) -> Solution:
-        """Answer `task`. With `conversation`, earlier turns are context and this turn is appended to it.
+        """Answer `task`. With `conversation`, earlier turns are context and this turn is appended to it. With
+        `output` (a pydantic model class, a JSON schema or an `OutputFormat`) the answer is decoded under its
+        grammar, and `Solution.output` holds the validated value.
 
         A planner or joiner failure is raised as it is (an `F1Error`), with `partial` holding the rounds so far."""
         started = time.perf_counter()
+        form = None if output is None else OutputFormat.of(output)
         if conversation is not None and isinstance(task, str):
             conversation.add_user(task)
             history = list(conversation.messages)
@@ -230,11 +241,12 @@ class Engine:
         joiner = Joiner(self.model, max_tokens=self.config.max_answer_tokens, temperature=self.config.temperature)
         try:
             for round_number in range(self.config.max_replans + 1):
-                round_, done = await self.aexecute(working.messages, on_step=on_step, on_event=on_event)
+                round_, done = await self.aexecute(working.messages, on_step=on_step, on_event=on_event, output=form)
                 solution.rounds.append(round_)
                 solution.usage += done.usage
                 if done.answer is not None:
                     solution.answer = done.answer
+                    solution.output = None if form is None else form.parse(done.answer)
                     break
                 join_started = time.perf_counter()
                 may_replan = round_number < self.config.max_replans
@@ -244,6 +256,11 @@ class Engine:
                 working.add_execution(round_.plan, round_.trace, turn=turn * 100 + round_number)
                 if joined.decision.action == "finish":
                     solution.answer = joined.decision.answer
+                    if form is not None:  # the joiner answers in prose: restate it in the output format
+                        working.add_answer(solution.answer)
+                        structured = await self.planner.complete_answer(working.messages, form)
+                        solution.usage += structured.usage
+                        solution.answer, solution.output = structured.text.strip(), structured.value
                     break
                 working.add_user(f"Not done yet: {joined.decision.reason}. Plan the next tool calls.")
         except F1Error as exc:
@@ -269,8 +286,10 @@ class Engine:
         *,
         on_step: Callable[[StepRecord], Any] | None = None,
         on_event: Callable[[PlanEvent], Any] | None = None,
+        output: Output | None = None,
     ) -> tuple[Round, PlanDone]:
-        """One round without the joiner: decode a plan and run each step as soon as it closes, both at once.
+        """One round without the joiner: decode a plan and run each step as soon as it closes, both at once. A
+        direct answer (no step planned) follows `output` when given.
 
         If planning fails, the steps already decoded still run to the end; the planner's error is then raised (an
         `F1Error`, not an exception group) with `partial` holding this round: the steps decoded and their trace."""
@@ -284,7 +303,7 @@ class Engine:
         async def decode() -> None:
             try:
                 async with send:
-                    async for event in self.aplan_stream(history):
+                    async for event in self.aplan_stream(history, output=output):
                         if on_event is not None:
                             on_event(event)
                         if isinstance(event, StepDecoded):

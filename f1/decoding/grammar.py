@@ -9,6 +9,7 @@ Shapes (compact JSON, no free whitespace):
 - call: ``{"name":"search","arguments":{...}}`` (OpenAI tool_choice "required", or a named tool); parallel calls:
   a JSON list of calls; no references.
 - joiner: ``{"action":"finish","answer":"..."}`` or ``{"action":"replan","reason":"..."}``.
+- output: a JSON value matching a caller's schema (structured outputs); no references.
 - text: any text (answers without tools).
 """
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from f1.decoding.lark import JSON_CHAR, LarkWriter, literal
+from f1.decoding.lark import JSON_CHAR, LarkWriter, literal, unenforceable_keyword
 from f1.errors import F1Error
 from f1.plan.refs import REF_PATTERN
 
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
     from f1.tools.spec import ToolSpec
 
 DEFAULT_MAX_STEPS = 16
+
+
+class UnsupportedSchema(F1Error):
+    """A schema with a keyword the grammar cannot enforce; names the keyword and where it is."""
+
+    def __init__(self, keyword: str, path: str) -> None:
+        self.keyword = keyword
+        self.path = path
+        super().__init__(
+            f"the JSON schema keyword {keyword!r} (at {path}) cannot be enforced by constrained decoding; "
+            "remove it or express it with supported keywords"
+        )
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,16 @@ def joiner_grammar(*, allow_replan: bool = True) -> Grammar:
 
     decisions = [decision("finish", "answer")] + ([decision("replan", "reason")] if allow_replan else [])
     return Grammar("joiner" if allow_replan else "joiner:finish", lark, {"anyOf": decisions})
+
+
+def output_grammar(schema: Mapping[str, Any]) -> Grammar:
+    """A JSON value matching `schema` (structured outputs), typed as tool arguments are. `UnsupportedSchema` for
+    a keyword the grammar engine cannot enforce."""
+    found = unenforceable_keyword(schema)
+    if found is not None:
+        raise UnsupportedSchema(*found)
+    writer = LarkWriter(max_steps=1)
+    return Grammar("output", writer.text(_no_refs(writer.value(dict(schema)))), dict(schema))
 
 
 def text_grammar() -> Grammar:

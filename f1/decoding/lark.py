@@ -7,7 +7,8 @@ step cannot slip in as a string. Parameter 0 means "no references" (single tool 
 
 Schemas are translated directly for the common subset (types, enum/const, properties/required, items, anyOf);
 any other keyword falls back to an embedded ``%json { ... }`` for that sub-tree (typed by llguidance; references
-are then accepted only for the sub-tree as a whole, not inside it).
+are then accepted only for the sub-tree as a whole, not inside it). llguidance cannot enforce the keywords in
+`UNENFORCEABLE` (it refuses to compile them); `unenforceable_keyword` finds one in a schema.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ NUMBER: /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?/
 _DOC_KEYS = frozenset({"description", "title", "examples", "default", "$comment", "deprecated", "readOnly", "writeOnly"})
 _SIMPLE = frozenset({"type", "enum", "const", "properties", "required", "additionalProperties", "items", "anyOf"})
 _PATH = r"(\.[A-Za-z0-9_\-]+)*"
+# Keywords llguidance's JSON schema compiler refuses ("Unimplemented keys"): a grammar cannot enforce them.
+UNENFORCEABLE = frozenset(
+    {"not", "if", "then", "else", "uniqueItems", "contains", "minContains", "maxContains", "propertyNames"}
+    | {"dependentRequired", "dependentSchemas", "dependencies", "unevaluatedProperties", "unevaluatedItems"}
+    | {"$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor"}
+)
+# Where a schema holds subschemas: one, a list of them, or a map of names to them (all else is data).
+_ONE = frozenset({"items", "additionalProperties", "additionalItems", "not", "if", "then", "else", "contains"})
+_ONE |= {"propertyNames", "unevaluatedProperties", "unevaluatedItems"}
+_LIST = frozenset({"anyOf", "oneOf", "allOf", "prefixItems", "items"})
+_MAP = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
 
 
 def literal(text: str) -> str:
@@ -38,6 +50,26 @@ def literal(text: str) -> str:
 def json_literal(value: Any) -> str:
     """A Lark string literal matching the compact JSON encoding of `value`."""
     return literal(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def unenforceable_keyword(schema: Any) -> tuple[str, str] | None:
+    """The first keyword of `schema` (or a subschema) in `UNENFORCEABLE`, with its JSON path, else None."""
+    stack: list[tuple[Any, str]] = [(schema, "")]
+    while stack:
+        node, path = stack.pop()
+        if not isinstance(node, Mapping):
+            continue
+        for key, value in node.items():
+            where = f"{path}/{key}"
+            if key in UNENFORCEABLE:
+                return key, where.lstrip("/")
+            if key in _ONE and isinstance(value, Mapping):
+                stack.append((value, where))
+            elif key in _LIST and isinstance(value, list):
+                stack.extend((sub, f"{where}/{index}") for index, sub in enumerate(value))
+            elif key in _MAP and isinstance(value, Mapping):
+                stack.extend((sub, f"{where}/{name}") for name, sub in value.items())
+    return None
 
 
 def strip_docs(schema: Any) -> Any:

@@ -14,6 +14,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from f1.output import OutputFormat
 from f1.planner.events import PlanDone, StepDecoded, TextDelta, Usage
 from f1.planner.messages import ChatMessage
 from f1.tools.spec import ToolSpec
@@ -61,11 +62,15 @@ async def model_answer(
     tools: Sequence[ToolSpec],
     tool_choice: str | dict[str, Any],
     parallel_tool_calls: bool,
+    output: OutputFormat | None = None,
 ) -> AsyncGenerator[Part, None]:
-    """Plan without running: each independent step as a call as soon as it decodes, else the direct answer."""
+    """Plan without running: each independent step as a call as soon as it decodes, else the direct answer (in
+    `output`'s format when given)."""
     calls = 0
     async with aclosing(
-        engine.aplan_stream(messages, tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls)
+        engine.aplan_stream(
+            messages, tools=tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls, output=output
+        )
     ) as events:
         async for event in events:
             if isinstance(event, StepDecoded):
@@ -78,9 +83,12 @@ async def model_answer(
                 yield EndPart("tool_calls" if calls else "stop", event.usage)
 
 
-async def compound_answer(engine: Engine, messages: Sequence[ChatMessage]) -> AsyncGenerator[Part, None]:
-    """Plan, run and join on the server; the answer is text and the trace rides along."""
-    solution = await engine.asolve(messages)
+async def compound_answer(
+    engine: Engine, messages: Sequence[ChatMessage], output: OutputFormat | None = None
+) -> AsyncGenerator[Part, None]:
+    """Plan, run and join on the server; the answer is text (in `output`'s format when given) and the trace rides
+    along."""
+    solution = await engine.asolve(messages, output=output)
     yield TextPart(solution.answer)
     report = solution.to_dict()
     report.pop("answer")

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from f1.errors import F1Error
 from f1.server import answers
-from f1.server.convert import to_messages, to_specs, to_tool_choice
+from f1.server.convert import to_messages, to_output, to_specs, to_tool_choice
 from f1.server.errors import APIError, engine_error, from_validation, internal_error, shorten
 from f1.server.openapi import openapi_schema
 from f1.server.responses import Header, completion, error_event, events
@@ -84,6 +84,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
     async def answer_parts(chat: ChatCompletionRequest) -> AsyncGenerator[answers.Part, None]:
         """Check the request against the mode its model selects; the parts of the answer, not yet started."""
         messages = to_messages(chat.messages)
+        output = await anyio.to_thread.run_sync(to_output, chat.response_format)  # builds a grammar: CPU work
         if chat.model == compound_name:
             if chat.tools:
                 raise APIError(
@@ -92,7 +93,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
                     param="tools",
                 )
             to_tool_choice(chat.tool_choice, [])  # refuses `required` and named functions: no client tools here
-            return answers.compound_answer(compound, messages)
+            return answers.compound_answer(compound, messages, output)
         if chat.model in planner_names:
             specs = await anyio.to_thread.run_sync(to_specs, chat.tools)  # schema checks: CPU work
             return answers.model_answer(
@@ -101,6 +102,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> Starle
                 tools=specs,
                 tool_choice=to_tool_choice(chat.tool_choice, specs),
                 parallel_tool_calls=chat.parallel_tool_calls is not False,
+                output=output,
             )
         raise APIError(
             f"The model `{shorten(chat.model, 100)}` does not exist. Served models: {', '.join(served)}.",

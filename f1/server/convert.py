@@ -1,4 +1,5 @@
-"""Wire request -> engine inputs: chat messages, tool specs and the tool choice, checked as OpenAI checks them."""
+"""Wire request -> engine inputs: chat messages, tool specs, the tool choice and the output format, checked as
+OpenAI checks them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from f1.cache import BoundedCache
-from f1.errors import ToolSpecError
+from f1.errors import F1Error, ToolSpecError
+from f1.output import ANY_OBJECT, OutputFormat
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.server.errors import APIError
-from f1.server.wire import AssistantMessage, Content, Message, ToolChoice, ToolMessage, WireTool
+from f1.server.wire import (
+    AssistantMessage,
+    Content,
+    JSONObjectResponseFormat,
+    JSONSchemaFormat,
+    Message,
+    ResponseFormat,
+    ToolChoice,
+    ToolMessage,
+    WireTool,
+)
 from f1.tools.spec import ToolSpec
 
 
@@ -95,6 +107,24 @@ def to_tool_choice(choice: ToolChoice | None, specs: Sequence[ToolSpec]) -> str 
             param="tool_choice",
         )
     return {"type": "function", "function": {"name": choice.function.name}}
+
+
+def to_output(form: ResponseFormat | None) -> OutputFormat | None:
+    """The output format the answer must follow (None: text). A schema the grammar cannot enforce is a 400 naming
+    the keyword."""
+    if form is None or form.type == "text":
+        return None
+    if isinstance(form, JSONObjectResponseFormat):
+        return OutputFormat(ANY_OBJECT, name="json_object")
+    return output_of(form.json_schema, param="response_format.json_schema.schema")
+
+
+def output_of(form: JSONSchemaFormat, *, param: str) -> OutputFormat:
+    """The output format of a named JSON schema; a 400 naming the problem (an unsupported keyword, ...) at `param`."""
+    try:
+        return OutputFormat(form.schema_, name=form.name)
+    except F1Error as exc:
+        raise APIError(f"Invalid '{param}': {exc}.", param=param, code="invalid_response_format") from None
 
 
 def _tool_call(call_id: str, name: str, arguments: str, where: str) -> ToolCall:

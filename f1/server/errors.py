@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from f1.errors import F1Error
 from f1.planner.backends.remote import UpstreamError
-from f1.server.wire import REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
+from f1.server.wire import FORMAT_TYPES, REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
 
 INVALID_REQUEST = "invalid_request_error"
 SERVER_ERROR = "server_error"
@@ -93,11 +93,17 @@ def internal_error() -> APIError:
 
 
 def _param(loc: Sequence[Any]) -> str:
-    """Field names and indexes only: pydantic's locations also name union branches (``str``, a message role)."""
+    """Field names and indexes only: pydantic's locations also name union branches (``str``, a message role, a
+    response format's type)."""
     parts: list[str] = []
     for previous, part in zip((None, *loc), loc, strict=False):
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part in REQUEST_FIELDS and not (isinstance(previous, int) and part in ROLES):
+        elif part in REQUEST_FIELDS and not _union_tag(previous, part):
             parts.append(part)
     return ".".join(parts)
+
+
+def _union_tag(previous: Any, part: str) -> bool:
+    """Whether `part`, after `previous` in a location, names the branch of a tagged union rather than a field."""
+    return (isinstance(previous, int) and part in ROLES) or (previous == "response_format" and part in FORMAT_TYPES)

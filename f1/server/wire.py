@@ -100,6 +100,33 @@ class StreamOptions(_Lenient):
     include_usage: bool = False
 
 
+class JSONSchemaFormat(_Lenient):
+    """A named JSON schema the answer must match (strict or not, the grammar enforces it exactly)."""
+
+    name: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class JSONSchemaResponseFormat(_Lenient):
+    type: Literal["json_schema"]
+    json_schema: JSONSchemaFormat
+
+
+class JSONObjectResponseFormat(_Lenient):
+    type: Literal["json_object"]
+
+
+class TextResponseFormat(_Lenient):
+    type: Literal["text"]
+
+
+ResponseFormat = Annotated[
+    TextResponseFormat | JSONObjectResponseFormat | JSONSchemaResponseFormat, Field(discriminator="type")
+]
+
+
 class ChatCompletionRequest(_Lenient):
     """POST /v1/chat/completions. Sampling fields are accepted for compatibility; the engine decodes greedily."""
 
@@ -110,6 +137,7 @@ class ChatCompletionRequest(_Lenient):
     parallel_tool_calls: bool | None = None
     stream: bool | None = False
     stream_options: StreamOptions | None = None
+    response_format: ResponseFormat | None = None
     n: int | None = Field(default=None, ge=1, le=1, description="Only 1 is supported")
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
@@ -122,10 +150,12 @@ class ChatCompletionRequest(_Lenient):
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     ChatCompletionRequest, SystemMessage, UserMessage, AssistantMessage, ToolMessage, TextPart, WireToolCall,
-    FunctionCall, WireTool, FunctionDefinition, NamedToolChoice, StreamOptions,
+    FunctionCall, WireTool, FunctionDefinition, NamedToolChoice, StreamOptions, JSONSchemaResponseFormat,
+    JSONSchemaFormat,
 )  # fmt: skip
-REQUEST_FIELDS = frozenset(name for model in REQUEST_MODELS for name in model.model_fields)
+REQUEST_FIELDS = frozenset(info.alias or name for model in REQUEST_MODELS for name, info in model.model_fields.items())
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})  # the tags of `Message`
+FORMAT_TYPES = frozenset({"text", "json_object", "json_schema"})  # the tags of `ResponseFormat`
 
 
 # Responses --------------------------------------------------------------------------------------------------
