@@ -121,7 +121,9 @@ def write_plots(out: Path, report: Mapping[str, Any]) -> list[Path]:
     metrics: Mapping[str, Mapping[str, float]] = report["metrics"]
     names = list(dict.fromkeys(name for summary in metrics.values() for name in summary))
     groups = {
-        "metrics.png": [n for n in names if not n.endswith("_s") and all(0 <= (m.get(n) or 0) <= 1 for m in metrics.values())],
+        "metrics.png": [
+            n for n in names if not n.endswith("_s") and not n.startswith("num_") and all(0 <= (m.get(n) or 0) <= 1 for m in metrics.values())
+        ],  # scores: fractions, not counts (NESTFUL's official num_* metrics)
         "times.png": [n for n in names if n.endswith("_s")],
     }
     for filename, chosen in groups.items():
