@@ -14,6 +14,7 @@ from f1.errors import PlanError, ToolSpecError
 from f1.planner.backends import ScriptedModel
 from f1.planner.backends.base import Chunk
 from f1.planner.events import PlanDone, StepDecoded, TextDelta
+from f1.planner.messages import ChatMessage, ToolCall
 from f1.scheduler import StepStatus
 from f1.tools import ToolSpec, tool
 
@@ -284,3 +285,55 @@ def test_a_memoised_retriever_is_charged_what_it_keeps_in_memory() -> None:
         tracemalloc.stop()
     charged = retrieval._memo.size - charged_before
     assert 0.7 * kept <= charged <= 1.3 * kept, (charged, kept)  # the specs' JSON alone is ~10% of it
+
+
+# Same call, same result ------------------------------------------------------------------------------------------
+ANSWERED = [
+    ChatMessage(role="user", content="Weather in Paris, then tell me what to wear."),
+    ChatMessage(role="assistant", tool_calls=[ToolCall(id="c1", name="get_weather", arguments={"city": "Paris"})]),
+    ChatMessage(role="tool", tool_call_id="c1", name="get_weather", content='{"temperature_c": 21}'),
+]
+
+
+@tool
+def final_result(wear: str) -> str:
+    """The final answer."""
+    return wear
+
+
+def plan_of(messages: Any, **kwargs: Any) -> tuple[list[str], list[Any]]:
+    """(the tools of the plan's steps, each system prompt the model saw) for `messages`."""
+    return anyio.run(lambda: _plan_of(messages, **kwargs))
+
+
+async def _plan_of(messages: Any, *, replies: list[Any], tools: list[Any], **kwargs: Any) -> tuple[list[str], list[Any]]:
+    model = ScriptedModel(replies)
+    plan = await Engine(tools, model=model).aplan(messages, **kwargs)
+    return [f"{step.tool}:{json.dumps(step.args)}" for step in plan.steps], [call[0].content for call in model.calls]
+
+
+def test_a_call_whose_result_is_in_the_conversation_is_not_planned_again() -> None:
+    repeat = '{"steps":[{"id":1,"tool":"get_weather","args":{"city":"Paris"}}]}'
+    assert plan_of(ANSWERED, replies=[repeat], tools=[get_weather, add])[0] == []
+    other = plan_of(ANSWERED, replies=[plan_json(("get_weather", {"city": "Rome"}), ("get_weather", {"city": "Paris"}))], tools=[get_weather])
+    assert other[0] == ['get_weather:{"city": "Rome"}']  # the plan ends before the repeat
+    unanswered = [ANSWERED[0], ANSWERED[1].model_copy(update={"tool_calls": [ToolCall(id="c9", name="get_weather", arguments={"city": "Paris"})]}),
+                  ANSWERED[2]]  # fmt: skip  (the result answers c1, and no call c1 was made)
+    assert plan_of(unanswered, replies=[repeat], tools=[get_weather])[0] == ['get_weather:{"city": "Paris"}']
+
+
+def test_with_a_required_call_the_model_must_pick_another_tool() -> None:
+    def reply(messages: Any) -> str:  # repeats the weather call while it is offered, like a small model
+        if "get_weather" in messages[0].content:
+            return '{"steps":[{"id":1,"tool":"get_weather","args":{"city":"Paris"}}]}'
+        return '{"steps":[{"id":1,"tool":"final_result","args":{"wear":"a jacket"}}]}'
+
+    steps, prompts = plan_of(ANSWERED, replies=[reply, reply], tools=[get_weather, final_result], tool_choice="required")
+    assert steps == ['final_result:{"wear": "a jacket"}']
+    assert "get_weather" in prompts[0] and "get_weather" not in prompts[1] and "final_result" in prompts[1]
+
+
+def test_a_required_call_with_no_other_tool_ends_without_a_call() -> None:
+    repeat = '{"steps":[{"id":1,"tool":"get_weather","args":{"city":"Paris"}}]}'
+    steps, prompts = plan_of(ANSWERED, replies=[repeat], tools=[get_weather], tool_choice="required")
+    assert steps == [] and len(prompts) == 1  # no loop: the client gets an answer instead of the same call
