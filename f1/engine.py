@@ -176,6 +176,15 @@ class Engine:
 
         return await anyio.to_thread.run_sync(offer, abandon_on_cancel=True)
 
+    async def aoffer(
+        self, messages: Task, tools: Sequence[ToolSpec] | None = None, tool_choice: ToolChoice = "auto"
+    ) -> list[ToolSpec]:
+        """The tools the planner is shown for the conversation: `acandidates` for its latest user message, or the
+        whole pool for a named tool_choice (PlanRequest.offered narrows it to that tool; no retrieval needed)."""
+        if forced_tool_name(tool_choice):
+            return list(self.specs.values()) if tools is None else list(tools)
+        return await self.acandidates(_query(_history(messages)), tools)
+
     # Planning only --------------------------------------------------------------------------------------
     async def aplan_stream(
         self,
@@ -192,10 +201,8 @@ class Engine:
         an empty plan comes with the model's direct answer unless `direct_answer` is false. With `output`, that
         answer is JSON matching its schema."""
         history = _history(messages)
-        pool = list(self.specs.values()) if tools is None else list(tools)
         request = PlanRequest(
-            # A named tool_choice needs no retrieval (PlanRequest.offered narrows the pool to that tool).
-            tools=pool if forced_tool_name(tool_choice) else await self.acandidates(_query(history), tools),
+            tools=await self.aoffer(history, tools, tool_choice),
             tool_choice=tool_choice,
             parallel_tool_calls=parallel_tool_calls,
             constrained=constrained,

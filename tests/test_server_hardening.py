@@ -337,7 +337,7 @@ def test_an_unknown_key_holding_inputs_is_refused_not_dropped(base_url: str) -> 
 def test_request_tools_are_read_off_the_event_loop(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from f1.server import app as server_app
+    from f1.server import modes as server_app
 
     threads: list[str] = []
 

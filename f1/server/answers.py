@@ -40,11 +40,13 @@ class TextPart:
 
 @dataclass(frozen=True, slots=True)
 class EndPart:
-    """The last part: why generation stopped, token usage and (compound mode) the run's trace."""
+    """The last part: why generation stopped, token usage, (compound mode) the run's trace, and (model mode, when
+    retrieval narrowed the client's tools) the names of the tools the planner was shown."""
 
     finish_reason: Literal["stop", "tool_calls"]
     usage: Usage
     trace: dict[str, Any] | None = None
+    tools_shown: list[str] | None = None
 
 
 Part = CallPart | TextPart | EndPart
@@ -63,9 +65,10 @@ async def model_answer(
     tool_choice: str | dict[str, Any],
     parallel_tool_calls: bool,
     output: OutputFormat | None = None,
+    tools_shown: list[str] | None = None,
 ) -> AsyncGenerator[Part, None]:
     """Plan without running: each independent step as a call as soon as it decodes, else the direct answer (in
-    `output`'s format when given)."""
+    `output`'s format when given). `tools_shown` rides along on the end part."""
     calls = 0
     async with aclosing(
         engine.aplan_stream(
@@ -80,7 +83,7 @@ async def model_answer(
             elif isinstance(event, TextDelta):
                 yield TextPart(event.text)
             elif isinstance(event, PlanDone):
-                yield EndPart("tool_calls" if calls else "stop", event.usage)
+                yield EndPart("tool_calls" if calls else "stop", event.usage, tools_shown=tools_shown)
 
 
 async def compound_answer(

@@ -12,14 +12,15 @@ from f1.errors import F1Error, ToolSpecError
 from f1.output import ANY_OBJECT, OutputFormat
 from f1.planner.messages import ChatMessage, ToolCall
 from f1.server.errors import APIError
+from f1.server.responses_wire import FunctionTool, InputText
 from f1.server.wire import (
     AssistantMessage,
-    Content,
     JSONObjectResponseFormat,
     JSONSchemaFormat,
     Message,
     ResponseFormat,
     ToolChoice,
+    TextPart,
     ToolMessage,
     WireTool,
 )
@@ -40,18 +41,20 @@ def to_messages(wire: Sequence[Message]) -> list[ChatMessage]:
                     param=f"{where}.tool_call_id",
                 )
             name = calls.pop(message.tool_call_id)
-            messages.append(ChatMessage(role="tool", content=_text(message.content), tool_call_id=message.tool_call_id, name=name))
+            messages.append(ChatMessage(role="tool", content=plain_text(message.content), tool_call_id=message.tool_call_id, name=name))
             continue
         _check_answered(calls, where)
         if isinstance(message, AssistantMessage):
-            tool_calls = [_tool_call(call.id, call.function.name, call.function.arguments, f"{where}.tool_calls.[{i}]")
-                          for i, call in enumerate(message.tool_calls or [])]
+            tool_calls = [
+                parse_arguments(call.id, call.function.name, call.function.arguments, f"{where}.tool_calls.[{i}].function.arguments")
+                for i, call in enumerate(message.tool_calls or [])
+            ]
             calls = {call.id: call.name for call in tool_calls}
-            content = _text(message.content) if message.content is not None else ""
+            content = plain_text(message.content) if message.content is not None else ""
             messages.append(ChatMessage(role="assistant", content=content, tool_calls=tool_calls, name=message.name))
         else:
             role = "system" if message.role == "developer" else message.role
-            messages.append(ChatMessage(role=role, content=_text(message.content), name=message.name))
+            messages.append(ChatMessage(role=role, content=plain_text(message.content), name=message.name))
     _check_answered(calls, "messages")
     return messages
 
@@ -65,8 +68,9 @@ def _check_answered(calls: dict[str, str], where: str) -> None:
         )
 
 
-def to_specs(tools: Sequence[WireTool] | None) -> list[ToolSpec]:
-    """Read the request's tools; a malformed one (e.g. parameters that are no JSON schema) is a 400."""
+def to_specs(tools: Sequence[WireTool | FunctionTool] | None) -> list[ToolSpec]:
+    """Read the request's tools (chat's or the Responses API's flat form); a malformed one (e.g. parameters that
+    are no JSON schema) is a 400."""
     specs: list[ToolSpec] = []
     for index, entry in enumerate(tools or []):
         try:
@@ -127,15 +131,17 @@ def output_of(form: JSONSchemaFormat, *, param: str) -> OutputFormat:
         raise APIError(f"Invalid '{param}': {exc}.", param=param, code="invalid_response_format") from None
 
 
-def _tool_call(call_id: str, name: str, arguments: str, where: str) -> ToolCall:
+def parse_arguments(call_id: str, name: str, arguments: str, param: str) -> ToolCall:
+    """A call of the conversation; its `arguments` (at `param` in the request) must be a JSON object."""
     try:
         decoded = json.loads(arguments) if arguments.strip() else {}
     except json.JSONDecodeError as exc:
-        raise APIError(f"Invalid JSON in '{where}.function.arguments': {exc}.", param=f"{where}.function.arguments") from None
+        raise APIError(f"Invalid JSON in '{param}': {exc}.", param=param) from None
     if not isinstance(decoded, dict):
-        raise APIError(f"'{where}.function.arguments' must be a JSON object.", param=f"{where}.function.arguments")
+        raise APIError(f"'{param}' must be a JSON object.", param=param)
     return ToolCall(id=call_id, name=name, arguments=decoded)
 
 
-def _text(content: Content) -> str:
+def plain_text(content: str | Sequence[TextPart | InputText]) -> str:
+    """A message's text: the string, or its text parts joined."""
     return content if isinstance(content, str) else "".join(part.text for part in content)

@@ -11,9 +11,13 @@ from starlette.responses import Response
 
 from f1.errors import F1Error
 from f1.planner.backends.remote import UpstreamError
+from f1.server import responses_wire
 from f1.server.wire import FORMAT_TYPES, REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
 
 INVALID_REQUEST = "invalid_request_error"
+FIELDS = REQUEST_FIELDS | {
+    info.alias or name for model in responses_wire.REQUEST_MODELS for name, info in model.model_fields.items()
+}  # every request field of both APIs: what an error's `param` names
 SERVER_ERROR = "server_error"
 MAX_MESSAGE_CHARS = 1000  # what an error message may quote of a request is cut to fit
 
@@ -99,11 +103,11 @@ def _param(loc: Sequence[Any]) -> str:
     for previous, part in zip((None, *loc), loc, strict=False):
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part in REQUEST_FIELDS and not _union_tag(previous, part):
+        elif part in FIELDS and not _union_tag(previous, part):
             parts.append(part)
     return ".".join(parts)
 
 
 def _union_tag(previous: Any, part: str) -> bool:
     """Whether `part`, after `previous` in a location, names the branch of a tagged union rather than a field."""
-    return (isinstance(previous, int) and part in ROLES) or (previous == "response_format" and part in FORMAT_TYPES)
+    return (isinstance(previous, int) and part in ROLES) or (previous in ("response_format", "format") and part in FORMAT_TYPES)

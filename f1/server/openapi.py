@@ -8,13 +8,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from f1 import __version__
+from f1.server.responses_wire import DeletedResponse, Response, ResponsesRequest, ResponseStreamEvent
 from f1.server.wire import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ErrorResponse, Health, ModelList
 
 
 def openapi_schema(*, secured: bool) -> dict[str, Any]:
-    """OpenAPI 3.1 for /v1/chat/completions, /v1/models and /health. `secured`: bearer auth on /v1."""
-    models: list[tuple[type[BaseModel], str]] = [(ChatCompletionRequest, "validation")]
-    models += [(model, "serialization") for model in (ChatCompletion, ChatCompletionChunk, ErrorResponse, ModelList, Health)]
+    """OpenAPI 3.1 for /v1/chat/completions, /v1/responses, /v1/models and /health. `secured`: bearer auth on /v1."""
+    models: list[tuple[type[BaseModel], str]] = [(ChatCompletionRequest, "validation"), (ResponsesRequest, "validation")]
+    shapes = (ChatCompletion, ChatCompletionChunk, Response, ResponseStreamEvent, DeletedResponse, ErrorResponse)
+    models += [(model, "serialization") for model in (*shapes, ModelList, Health)]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
 
     def ref(model: type[BaseModel]) -> dict[str, str]:
@@ -25,6 +27,7 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
         for status, description in (("4XX", "Invalid request (OpenAI error shape)"), ("5XX", "Server error"))
     }
     security = [{"bearer": []}] if secured else []
+    response_id = [{"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "f1 OpenAI-compatible API", "version": __version__},
@@ -47,6 +50,38 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/responses": {
+                "post": {
+                    "operationId": "createResponse",
+                    "summary": "The Responses API: plan tool calls (model mode) or answer with server-side tools (compound)",
+                    "security": security,
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref(ResponsesRequest)}}},
+                    "responses": {
+                        "200": {
+                            "description": "The response; with stream=true, server-sent response.* events",
+                            "content": {
+                                "application/json": {"schema": ref(Response)},
+                                "text/event-stream": {"schema": sse_event(ref(ResponseStreamEvent), None)},
+                            },
+                        },
+                        **errors,
+                    },
+                }
+            },
+            "/v1/responses/{response_id}": {
+                "get": {
+                    "operationId": "getResponse",
+                    "security": security,
+                    "parameters": response_id,
+                    "responses": {"200": {"description": "A stored response", "content": {"application/json": {"schema": ref(Response)}}}, **errors},
+                },
+                "delete": {
+                    "operationId": "deleteResponse",
+                    "security": security,
+                    "parameters": response_id,
+                    "responses": {"200": {"description": "Deleted", "content": {"application/json": {"schema": ref(DeletedResponse)}}}, **errors},
+                },
+            },
             "/v1/models": {
                 "get": {
                     "operationId": "listModels",
@@ -68,14 +103,21 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
     return document
 
 
-def sse_event(chunk: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
-    """The schema of one server-sent event of a streamed answer (before 3.2, OpenAPI describes a stream by its
-    events, as parsed: `data`, `event`, ...)."""
-    payload = {"type": "string", "contentMediaType": "application/json", "contentSchema": {"anyOf": [chunk, error]}}
+def sse_event(event: dict[str, Any], error: dict[str, Any] | None) -> dict[str, Any]:
+    """The schema of one server-sent event of a stream (before 3.2, OpenAPI describes a stream by its events, as
+    parsed: `data`, `event`, ...). Chat streams end with ``[DONE]`` and send an `error` object on failure; the
+    Responses API names each event and sends errors as its own `error` event."""
+    data: dict[str, Any] = {"type": "string", "contentMediaType": "application/json"}
+    if error is None:
+        data["contentSchema"] = event
+        described = "`data` is a response event as JSON, `event` its type"
+    else:
+        data = {"anyOf": [{"const": "[DONE]"}, {**data, "contentSchema": {"anyOf": [event, error]}}]}
+        described = ("`data` is a chat.completion.chunk as JSON (an error object if the answer fails after the stream "
+                     "began); the last event's is `[DONE]`")  # fmt: skip
     return {
         "type": "object",
-        "description": "`data` is a chat.completion.chunk as JSON (an error object if the answer fails after the "
-        "stream began); the last event's is `[DONE]`.",
-        "properties": {"data": {"anyOf": [{"const": "[DONE]"}, payload]}, "event": {"type": "string"}},
+        "description": f"{described}.",
+        "properties": {"data": data, "event": {"type": "string"}},
         "required": ["data"],
     }

@@ -70,6 +70,7 @@ async def completion(header: Header, parts: AsyncGenerator[Part, None]) -> ChatC
         choices=[Choice(message=message, finish_reason=end.finish_reason)],
         usage=wire_usage(end.usage),
         f1_trace=end.trace,
+        f1_tools_shown=end.tools_shown,
     )
 
 
@@ -84,7 +85,7 @@ async def events(
         *,
         finish_reason: FinishReason | None = None,
         usage: Usage | None = None,
-        trace: dict[str, Any] | None = None,
+        end: EndPart | None = None,
     ) -> bytes:
         body = ChatCompletionChunk(
             id=header.id,
@@ -93,7 +94,8 @@ async def events(
             system_fingerprint=FINGERPRINT,
             choices=[] if delta is None else [ChunkChoice(delta=delta, finish_reason=finish_reason)],
             usage=None if usage is None else wire_usage(usage),
-            f1_trace=trace,
+            f1_trace=None if end is None else end.trace,
+            f1_tools_shown=None if end is None else end.tools_shown,
         )
         return b"data: " + body.model_dump_json(exclude_none=True).encode() + b"\n\n"
 
@@ -114,7 +116,7 @@ async def events(
                 for start in range(0, len(part.arguments), fragment):
                     yield chunk(call_delta(part, arguments=part.arguments[start : start + fragment]))
             else:
-                yield chunk(Delta(), finish_reason=part.finish_reason, trace=part.trace)
+                yield chunk(Delta(), finish_reason=part.finish_reason, end=part)
                 if include_usage:
                     yield chunk(None, usage=part.usage)
     yield DONE

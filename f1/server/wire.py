@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 # Requests ---------------------------------------------------------------------------------------------------
 
 
-class _Lenient(BaseModel):
+class Lenient(BaseModel):
+    """A request model: unknown fields are ignored (clients send many optional ones)."""
+
     model_config = ConfigDict(extra="ignore")
 
 
-class TextPart(_Lenient):
+class TextPart(Lenient):
     """A text content part (the only kind of part f1 reads)."""
 
     type: Literal["text"]
@@ -28,37 +30,37 @@ class TextPart(_Lenient):
 Content = str | list[TextPart]
 
 
-class FunctionCall(_Lenient):
+class FunctionCall(Lenient):
     name: str
     arguments: str = Field(description="The call's arguments: a JSON object, as a string")
 
 
-class WireToolCall(_Lenient):
+class WireToolCall(Lenient):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class SystemMessage(_Lenient):
+class SystemMessage(Lenient):
     role: Literal["system", "developer"]
     content: Content
     name: str | None = None
 
 
-class UserMessage(_Lenient):
+class UserMessage(Lenient):
     role: Literal["user"]
     content: Content
     name: str | None = None
 
 
-class AssistantMessage(_Lenient):
+class AssistantMessage(Lenient):
     role: Literal["assistant"]
     content: Content | None = None
     tool_calls: list[WireToolCall] | None = None
     name: str | None = None
 
 
-class ToolMessage(_Lenient):
+class ToolMessage(Lenient):
     role: Literal["tool"]
     content: Content
     tool_call_id: str
@@ -79,16 +81,16 @@ class FunctionDefinition(BaseModel):
     strict: bool | None = None
 
 
-class WireTool(_Lenient):
+class WireTool(Lenient):
     type: Literal["function"]
     function: FunctionDefinition
 
 
-class NamedFunction(_Lenient):
+class NamedFunction(Lenient):
     name: str
 
 
-class NamedToolChoice(_Lenient):
+class NamedToolChoice(Lenient):
     type: Literal["function"]
     function: NamedFunction
 
@@ -96,11 +98,11 @@ class NamedToolChoice(_Lenient):
 ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
-class StreamOptions(_Lenient):
+class StreamOptions(Lenient):
     include_usage: bool = False
 
 
-class JSONSchemaFormat(_Lenient):
+class JSONSchemaFormat(Lenient):
     """A named JSON schema the answer must match (strict or not, the grammar enforces it exactly)."""
 
     name: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -109,16 +111,16 @@ class JSONSchemaFormat(_Lenient):
     strict: bool | None = None
 
 
-class JSONSchemaResponseFormat(_Lenient):
+class JSONSchemaResponseFormat(Lenient):
     type: Literal["json_schema"]
     json_schema: JSONSchemaFormat
 
 
-class JSONObjectResponseFormat(_Lenient):
+class JSONObjectResponseFormat(Lenient):
     type: Literal["json_object"]
 
 
-class TextResponseFormat(_Lenient):
+class TextResponseFormat(Lenient):
     type: Literal["text"]
 
 
@@ -127,7 +129,7 @@ ResponseFormat = Annotated[
 ]
 
 
-class ChatCompletionRequest(_Lenient):
+class ChatCompletionRequest(Lenient):
     """POST /v1/chat/completions. Sampling fields are accepted for compatibility; the engine decodes greedily."""
 
     model: str
@@ -185,7 +187,8 @@ class Choice(BaseModel):
 
 
 class ChatCompletion(BaseModel):
-    """A whole answer. Compound answers add `f1_trace` (the run's trace), which OpenAI clients ignore."""
+    """A whole answer. Compound answers add `f1_trace` (the run's trace); model-mode answers whose tools retrieval
+    narrowed add `f1_tools_shown` (the tools the planner saw). OpenAI clients ignore both."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -195,6 +198,7 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: Usage
     f1_trace: dict[str, Any] | None = None
+    f1_tools_shown: list[str] | None = None
 
 
 class FunctionDelta(BaseModel):
@@ -233,6 +237,7 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice]
     usage: Usage | None = None
     f1_trace: dict[str, Any] | None = None
+    f1_tools_shown: list[str] | None = None
 
 
 class ModelCard(BaseModel):
