@@ -417,3 +417,128 @@ async def test_bfcl_world_in_a_run() -> None:
     assert trace.ok  # BFCL's {"error": ...} answers are results, not failures
     assert trace.record(2).result == {"file_content": "hello world"} and "error" in trace.record(3).result
     assert "out" in world.tools["ls"]()["current_directory_content"]
+
+
+# Sources by reference (`--tools mcp+stdio:...`, `mcp+http://...`, `openapi:...`, a sources file) -------------------
+
+
+@pytest.fixture
+def closed_after() -> Any:
+    from f1.tools.connected import close_all
+
+    yield
+    close_all()
+
+
+def _solve_with(tools: Any, plan: list[tuple[str, dict[str, Any]]]) -> Any:
+    """Run a scripted plan through the Engine (its own event loop), then the joiner's answer."""
+    import json
+
+    from f1.engine import Engine
+    from f1.planner.backends import ScriptedModel
+
+    steps = {"steps": [{"id": i, "tool": name, "args": args} for i, (name, args) in enumerate(plan, 1)]}
+    model = ScriptedModel([json.dumps(steps), json.dumps({"action": "finish", "answer": "done"})])
+    return Engine(tools, model=model).solve("go")
+
+
+def test_an_mcp_stdio_ref_gives_tools_any_event_loop_can_call(closed_after: Any) -> None:
+    tools = load_tools(f"mcp+stdio:{sys.executable} {MCP_SERVER}")
+    assert isinstance(tools, ToolRegistry) and set(tools) == {"add", "lookup", "shout", "sleep"}
+    assert tools["add"](a=2, b=3) == {"result": 5}  # from plain code
+    for _ in range(2):  # from two runs, each with its own event loop
+        solution = _solve_with(tools, [("add", {"a": 1, "b": 2}), ("lookup", {"city": "Paris"})])
+        assert [step.result for step in solution.trace.steps] == [{"result": 3}, {"city": "Paris", "country": "France"}]
+
+
+def test_an_mcp_servers_stderr_goes_to_the_log_not_the_terminal(
+    tmp_path: Path, closed_after: Any, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    noisy = tmp_path / "noisy_server.py"
+    noisy.write_text(
+        "import runpy, sys\nprint('noisy server starting', file=sys.stderr, flush=True)\n"
+        f"runpy.run_path({str(MCP_SERVER)!r}, run_name='__main__')\n"
+    )
+    with caplog.at_level("INFO", logger="f1.tools.mcp"):
+        tools = load_tools(f"mcp+stdio:{sys.executable} {noisy}")
+        assert tools["shout"](text="x") == "X"
+        from f1.tools.connected import close_all
+
+        close_all()  # the server exits; its pipe drains into the log
+        import time
+
+        deadline = time.monotonic() + 5
+        while "noisy server starting" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert "noisy_server.py: noisy server starting" not in caplog.text  # named by the command, not its argument
+    assert f"{Path(sys.executable).name}: noisy server starting" in caplog.text
+    assert "noisy server starting" not in capfd.readouterr().err
+
+
+def test_an_mcp_http_ref(closed_after: Any) -> None:
+    from tests.mcp_server import server
+
+    with serve(server.streamable_http_app()) as url:
+        tools = load_tools(f"mcp+{url}/mcp")
+        assert tools["add"](a=20, b=22) == {"result": 42}
+        close_all = pytest.importorskip("f1.tools.connected").close_all
+        close_all()  # before the server stops
+
+
+def test_an_openapi_ref_from_a_url_and_a_file(pet_app: Any, tmp_path: Path) -> None:
+    with serve(pet_app) as url:
+        tools = load_tools(f"openapi:{url}/openapi.json")
+        assert tools["getPet"].is_async  # called on the run's own event loop, over a client of its own
+        assert tools["listPets"].policy.read_only
+        solution = _solve_with(tools, [("getPet", {"pet_id": 1})])
+        assert solution.trace.steps[0].result == {"id": 1, "name": "Rex", "tag": "dog"}
+        document = httpx.get(f"{url}/openapi.json").json() | {"servers": [{"url": url}]}
+        (tmp_path / "pets.json").write_text(__import__("json").dumps(document))
+        assert set(load_tools(f"openapi:{tmp_path / 'pets.json'}")) == set(tools)
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_a_sources_file_lists_several_refs(tmp_path: Path, closed_after: Any, suffix: str) -> None:
+    (tmp_path / "specs.json").write_text('[{"name": "lookup_order", "parameters": {"type": "object"}}]')
+    refs = ["builtin:units", f"mcp+stdio:{sys.executable} {MCP_SERVER}"]
+    listing = tmp_path / f"tools{suffix}"
+    if suffix == ".toml":
+        listing.write_text("sources = [\n" + "".join(f"  {__import__('json').dumps(ref)},\n" for ref in refs) + "]\n")
+    else:
+        listing.write_text("sources:\n" + "".join(f"  - {__import__('json').dumps(ref)}\n" for ref in refs))
+    tools = load_tools(str(listing))
+    assert isinstance(tools, ToolRegistry) and set(tools) == {"convert_units", "add", "lookup", "shout", "sleep"}
+    assert tools["add"](a=1, b=1) == {"result": 2}
+    listing.write_text('sources = ["builtin:units", "specs.json"]\n' if suffix == ".toml" else "sources: [builtin:units, specs.json]\n")
+    specs = load_tools(str(listing))  # a spec-only source makes the whole set specs; paths are relative to the file
+    assert isinstance(specs, list) and [spec.name for spec in specs] == ["convert_units", "lookup_order"]
+
+
+def test_bad_refs_say_what_is_wrong(tmp_path: Path) -> None:
+    for ref, message in [
+        ("missing-tools.yaml", "file not found"),
+        ("nowhere/tools.py", "file not found"),
+        ("mcp+stdio:", "names no command"),
+        ("mcp+stdio:'unclosed", "No closing quotation"),
+        ("mcp:time", "unknown tool set"),
+    ]:
+        with pytest.raises(F1Error, match=message):
+            load_tools(ref)
+    (tmp_path / "empty.toml").write_text("sources = []\n")
+    with pytest.raises(F1Error, match="non-empty list"):
+        load_tools(str(tmp_path / "empty.toml"))
+    (tmp_path / "broken.toml").write_text("sources = [\n")
+    with pytest.raises(F1Error, match="cannot parse"):
+        load_tools(str(tmp_path / "broken.toml"))
+    with pytest.raises(F1Error, match="cannot connect to the MCP server"):
+        load_tools(f"mcp+stdio:{sys.executable} -c 'import sys; sys.exit(3)'")
+
+
+def test_mcp_server_time_by_reference(closed_after: Any) -> None:
+    import shutil
+
+    if shutil.which("mcp-server-time") is None:
+        pytest.skip("mcp-server-time is not installed (pip install 'f1[dev]' installs it)")
+    tools = load_tools("mcp+stdio:mcp-server-time --local-timezone UTC")
+    assert {"get_current_time", "convert_time"} <= set(tools) and tools["get_current_time"].policy.read_only
+    assert tools["get_current_time"](timezone="Asia/Tokyo")["timezone"] == "Asia/Tokyo"

@@ -3,26 +3,35 @@
 REF is one of
 - `builtin`, or `builtin:GROUP,GROUP` (math, units, time, sql, files, http): the built-in tools;
 - `bfcl:CLASS`, `bfcl:CLASS,CLASS` or `bfcl:all`: a fresh BFCL multi-turn world (executable, with state);
+- `mcp+stdio:COMMAND [ARGS]`: the tools of an MCP server started as a subprocess (its stderr goes to the log);
+- `mcp+http://HOST/PATH` (or `mcp+https://`): the tools of an MCP server at a streamable-HTTP URL;
+- `openapi:PATH_OR_URL`: one tool per operation of an OpenAPI 3 document;
+- a sources file (`.toml`, or YAML with a top-level `sources` list): the tools of every REF it lists;
 - a JSON/JSONL/YAML spec file or a folder of them: specs only, nothing to call;
-- a Python file `path/to/tools.py` or a module `pkg.mod`: its `TOOLS` list, or else every `Tool` it defines."""
+- a Python file `path/to/tools.py` or a module `pkg.mod`: its `TOOLS` list, or else every `Tool` it defines.
+
+An MCP server's session stays open (on a background event loop, `f1.tools.connected`) until the process exits."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import json
+import shlex
 import sqlite3
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from f1.errors import F1Error
-from f1.tools.loading import SPEC_SUFFIXES, load_specs
+from f1.tools.loading import SPEC_SUFFIXES, check_unique, load_specs
 from f1.tools.registry import Tool, ToolRegistry
 from f1.tools.spec import ToolSpec
 
+SOURCES_KEY = "sources"
 SPECS_DIR = Path(__file__).resolve().parents[2] / "tool_specs"
 
 
@@ -42,11 +51,19 @@ def load_tools(ref: str, **builtin_config: Any) -> ToolRegistry | list[ToolSpec]
 
         classes = list(CLASSES) if rest == "all" else [name.strip() for name in rest.split(",")]
         return BfclWorld(classes).tools
+    if kind in ("mcp+stdio", "mcp+http", "mcp+https"):
+        return _mcp(kind, rest, ref)
+    if kind == "openapi" and rest:
+        return _openapi(rest)
     path = Path(ref).expanduser()
+    if path.is_file() and _is_sources_file(path):
+        return _sources(path)
     if path.suffix == ".py" and path.is_file():
         return _collect(_import_file(path), ref)
     if path.is_dir() or (path.is_file() and path.suffix in SPEC_SUFFIXES):
         return load_specs(path)
+    if _names_a_file(ref):
+        raise F1Error(f"tool set {ref!r}: file not found")
     if _is_module_name(ref):
         try:
             module = importlib.import_module(ref)
@@ -93,9 +110,87 @@ def export_specs(folder: Path = SPECS_DIR) -> list[Path]:
 
 
 _KNOWN = (
-    "expected 'builtin[:GROUPS]', 'bfcl:CLASS[,CLASS]', 'bfcl:all', a spec file or folder, "
-    "a Python file or an importable module"
+    "expected 'builtin[:GROUPS]', 'bfcl:CLASS[,CLASS]', 'bfcl:all', 'mcp+stdio:COMMAND [ARGS]', 'mcp+http://URL', "
+    "'openapi:PATH_OR_URL', a sources file (.toml, or YAML with 'sources'), a spec file or folder, a Python file or "
+    "an importable module"
 )
+_FILE_SUFFIXES = frozenset({*SPEC_SUFFIXES, ".py", ".toml"})
+
+
+def _mcp(kind: str, rest: str, ref: str) -> ToolRegistry:
+    """An MCP server's tools, its session kept open in the background."""
+    from f1.tools.connected import open_session
+    from f1.tools.mcp import MCPSource
+
+    if kind == "mcp+stdio":
+        try:
+            command = shlex.split(rest)
+        except ValueError as exc:
+            raise F1Error(f"tool set {ref!r}: {exc}") from None
+        if not command:
+            raise F1Error(f"tool set {ref!r} names no command: mcp+stdio:COMMAND [ARGS]")
+        source = MCPSource.stdio(command[0], command[1:])
+    else:
+        source = MCPSource.http(ref.removeprefix("mcp+"))
+    return ToolRegistry(open_session(source, source.load))
+
+
+def _openapi(location: str) -> ToolRegistry:
+    from f1.tools.connected import load_now
+    from f1.tools.openapi import OpenAPISource
+
+    return ToolRegistry(load_now(OpenAPISource(location).load))
+
+
+def _is_sources_file(path: Path) -> bool:
+    """A `.toml` file, or a YAML file whose top level is a mapping with a `sources` list."""
+    if path.suffix == ".toml":
+        return True
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return False  # read again, and its problem named, as a spec file
+    return isinstance(data, dict) and isinstance(data.get(SOURCES_KEY), list)
+
+
+def _sources(path: Path) -> ToolRegistry | list[ToolSpec]:
+    """Every tool of the REFs a sources file lists (`sources = ["builtin:time", "mcp+stdio:mcp-server-time"]`);
+    file paths in it are relative to the file. Runnable when every source is, else specs only."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # TOMLDecodeError is a ValueError
+        raise F1Error(f"sources file {path}: cannot parse: {exc}") from None
+    refs = data.get(SOURCES_KEY) if isinstance(data, dict) else None
+    if not isinstance(refs, list) or not refs or not all(isinstance(item, str) for item in refs):
+        raise F1Error(f"sources file {path}: expected '{SOURCES_KEY}', a non-empty list of tool-set references")
+    loaded = [load_tools(_relative_to(path.parent, item)) for item in refs]
+    specs = [spec for tools in loaded for spec in specs_of(tools)]
+    check_unique(specs, source=str(path))
+    if all(isinstance(tools, ToolRegistry) for tools in loaded):
+        return ToolRegistry(item for tools in loaded for item in tools.values())  # type: ignore[union-attr]
+    return specs
+
+
+def _relative_to(folder: Path, ref: str) -> str:
+    """`ref` with a relative file path in it (a plain path, or after `openapi:`) made relative to `folder`."""
+    prefix = "openapi:" if ref.startswith("openapi:") else ""
+    target = ref.removeprefix(prefix)
+    if target.startswith(("http://", "https://")) or Path(target).expanduser().is_absolute():
+        return ref
+    beside = folder / target
+    return f"{prefix}{beside}" if beside.exists() else ref
+
+
+def _names_a_file(ref: str) -> bool:
+    """Whether `ref` reads as a file path (a folder in it, or a tool-file suffix) rather than a module name."""
+    return "/" in ref or "\\" in ref or Path(ref).suffix in _FILE_SUFFIXES
 
 
 def _is_module_name(ref: str) -> bool:

@@ -6,12 +6,16 @@ The session lives as long as the source's `async with` block; its tools work onl
         tools = await source.load()
 
 A tool's result is the server's structured content when it sends one, else its content: one text item (parsed
-as JSON when it is JSON) or a list of items. A result flagged `isError` raises `ToolCallError`."""
+as JSON when it is JSON) or a list of items. A result flagged `isError` raises `ToolCallError`. A stdio server's
+stderr goes to the `f1.tools.mcp` log (INFO), line by line, never to the terminal."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
     from mcp import Client
 
 _MAX_PAGES = 100
+log = logging.getLogger("f1.tools.mcp")
 
 
 class MCPSource:
@@ -38,6 +43,7 @@ class MCPSource:
         self.prefix = prefix
         self.timeout = timeout
         self._client: Client | None = None
+        self._stderr: StderrLog | None = None
 
     @classmethod
     def stdio(
@@ -49,11 +55,15 @@ class MCPSource:
         cwd: str | None = None,
         **options: Any,
     ) -> MCPSource:
-        """A server started as a subprocess, spoken to over its stdin and stdout."""
+        """A server started as a subprocess, spoken to over its stdin and stdout; its stderr goes to the log."""
         from mcp import StdioServerParameters
+        from mcp.client.stdio import stdio_client
 
         parameters = StdioServerParameters(command=command, args=list(args), env=dict(env) if env else None, cwd=cwd)
-        return cls(parameters, **options)
+        stderr = StderrLog(os.path.basename(command))
+        source = cls(stdio_client(parameters, errlog=stderr.file), **options)
+        source._stderr = stderr
+        return source
 
     @classmethod
     def http(cls, url: str, *, headers: Mapping[str, str] | None = None, **options: Any) -> MCPSource:
@@ -72,6 +82,8 @@ class MCPSource:
         try:
             await client.__aenter__()
         except Exception as exc:
+            if self._stderr is not None:
+                self._stderr.close()
             raise F1Error(f"cannot connect to the MCP server: {type(exc).__name__}: {exc}") from exc
         self._client = client
         return self
@@ -80,8 +92,12 @@ class MCPSource:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         client, self._client = self._client, None
-        if client is not None:
-            await client.__aexit__(exc_type, exc, traceback)
+        try:
+            if client is not None:
+                await client.__aexit__(exc_type, exc, traceback)
+        finally:
+            if self._stderr is not None:
+                self._stderr.close()
 
     async def load(self) -> list[Tool]:
         """List the server's tools (every page) and wrap each as a `Tool`."""
@@ -127,6 +143,26 @@ class MCPSource:
             return _content(result.content)
 
         return Tool(spec, call, ToolPolicy(timeout=self.timeout, idempotent=idempotent, read_only=read_only))
+
+
+class StderrLog:
+    """A pipe for a server's stderr: each line it writes is logged (INFO, `f1.tools.mcp`, after the server's name)
+    by a daemon thread until the pipe closes (`close`, and the server's exit)."""
+
+    def __init__(self, name: str) -> None:
+        read_end, write_end = os.pipe()
+        self.file = os.fdopen(write_end, "w")
+        reader = os.fdopen(read_end, "r", errors="replace")
+        threading.Thread(target=self._pump, args=(reader, name), name=f"mcp-stderr-{name}", daemon=True).start()
+
+    @staticmethod
+    def _pump(reader: Any, name: str) -> None:
+        with reader:
+            for line in reader:
+                log.info("%s: %s", name, line.rstrip())
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _content(items: Sequence[Any]) -> Any:
