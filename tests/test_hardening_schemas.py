@@ -328,7 +328,7 @@ def test_an_error_in_a_step_callback_is_not_wrapped_in_a_group() -> None:
 
 def test_the_server_answers_a_compound_planner_failure_as_an_engine_error() -> None:
     engine = Engine([add], model=ScriptedModel([NOPE_PLAN]))
-    with serve_in_thread(create_app(engine, ServerSettings())) as base:
+    with serve_in_thread(create_app(engine, ServerSettings(allow_write_tools=True))) as base:  # `add` declares nothing
         body = {"model": "f1-compound", "messages": [{"role": "user", "content": "add, then nope"}]}
         response = httpx.post(f"{base}/v1/chat/completions", json=body, timeout=20)
     error = response.json()["error"]
