@@ -45,8 +45,12 @@ def test_f1_serve_answers_health_and_models() -> None:
 
 
 def test_a_bad_body_limit_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--max-body-bytes", "0"]) == 2
-    assert "--max-body-bytes" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--max-body-bytes", "0"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "f1 serve: error: argument --max-body-bytes: must be at least 1, not 0 (see f1 serve --help)\n"
+    )
 
 
 def test_compound_tools_without_implementations_are_a_user_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,15 +8,24 @@ import os
 import sys
 from typing import Any
 
+from f1.cli import DefaultsHelp, bounded_int, non_empty
+
+TOOLS_HELP = (
+    "builtin[:GROUPS] | bfcl:CLASS | mcp+stdio:'COMMAND ARGS' | mcp+http://URL | openapi:PATH_OR_URL | "
+    "a sources file (.toml/.yaml) | a spec file or folder | a Python file or module"
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="solve a task with tools")
-    parser.add_argument("task", help="the task, in words")
-    parser.add_argument("--tools", default="builtin", help="builtin | bfcl:<Class> | spec file or folder | module path")
+    parser = subparsers.add_parser("run", help="solve a task with tools", formatter_class=DefaultsHelp)
+    parser.add_argument("task", type=non_empty, help="the task, in words")
+    parser.add_argument("--tools", default="builtin", help=TOOLS_HELP)
     parser.add_argument("--model", default="default", help="default | a model name | a path | openai:BASE_URL#MODEL")
     parser.add_argument("--json", action="store_true", help="print the answer, plans, per-step trace and timings as JSON")
-    parser.add_argument("--max-replans", type=int, default=None, help="joiner replans allowed (default: engine's)")
-    parser.add_argument("--max-tools", type=int, default=None, help="tools offered to the planner after retrieval")
+    parser.add_argument("--max-replans", type=bounded_int(0), default=None, help="joiner replans allowed (default: engine's)")
+    parser.add_argument(
+        "--max-tools", type=bounded_int(1), default=None, help="tools offered to the planner after retrieval (default: 16)"
+    )
     parser.add_argument(
         "--numeric", default=None, help="a local model's numeric path (default: the fastest here; see `f1 models list`)"
     )

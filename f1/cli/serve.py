@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
+import socket
 import sys
 
+from f1.cli import DefaultsHelp, bounded_int
+from f1.cli.run import TOOLS_HELP
 from f1.errors import F1Error
+
+API_KEY_ENV = "F1_SERVER_API_KEY"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="serve the OpenAI-compatible API at /v1")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
-    parser.add_argument("--port", type=int, default=8000)
+    parser = subparsers.add_parser("serve", help="serve the OpenAI-compatible API at /v1", formatter_class=DefaultsHelp)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: this machine only)")
+    parser.add_argument("--port", type=bounded_int(0, 65535), default=8000, help="port to listen on (0: any free one)")
     parser.add_argument("--model", default="default", help="default | a model name | a path | openai:BASE_URL#MODEL")
-    parser.add_argument("--tools", default=None, help="server-side tools for compound mode (a catalog REF, as `f1 run --tools`)")
+    parser.add_argument("--tools", default=None, help=f"server-side tools for compound mode: {TOOLS_HELP}")
     parser.add_argument("--compound-name", default="f1-compound", help="model name that selects compound mode")
     parser.add_argument(
-        "--api-key", default=os.environ.get("F1_SERVER_API_KEY") or None,
-        help="require 'Authorization: Bearer KEY' on /v1 (default: $F1_SERVER_API_KEY)",
+        "--max-tools", type=bounded_int(1), default=16, help="tools the planner is shown; retrieval picks them from more"
+    )
+    parser.add_argument(
+        "--api-key", default=None, help=f"require 'Authorization: Bearer KEY' on /v1 (default: ${API_KEY_ENV} if set)"
     )
     parser.add_argument(
         "--no-auth", action="store_true", help="serve a non-loopback --host without an API key (anyone may use it)"
@@ -30,10 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--allow-write-tools", action="store_true",
-        help="compound mode may run tools that are not idempotent (writes, POSTs); by default they are not served",
+        help="compound mode may run tools that are not read-only (writes, POSTs); by default they are not served",
     )
-    parser.add_argument("--max-body-bytes", type=int, default=4 * 1024 * 1024, help="largest request body accepted")
+    parser.add_argument("--max-body-bytes", type=bounded_int(1), default=4 * 1024 * 1024, help="largest request body accepted")
     parser.add_argument("--body-timeout", type=float, default=30.0, help="seconds a request body may take to arrive")
+    parser.add_argument(
+        "--store", default=None, metavar="PATH",
+        help="SQLite file of stored responses, for previous_response_id (default: $F1_CACHE_DIR/responses.sqlite)",
+    )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="server log level; info logs a line per request"
+    )
     parser.set_defaults(handler=serve)
 
 
@@ -44,39 +60,42 @@ def serve(args: argparse.Namespace) -> int:
         raise F1Error("f1 serve needs the server extra: pip install 'f1[server]'") from None
     import anyio
 
-    from f1.engine import Engine
+    from f1.engine import Engine, EngineConfig
     from f1.server import ServerSettings, create_app
     from f1.server.errors import redact
 
-    if args.max_body_bytes < 1:
-        raise F1Error(f"--max-body-bytes must be positive, not {args.max_body_bytes}")
-    if args.api_key and args.no_auth:
-        raise F1Error("--no-auth and an API key (--api-key or $F1_SERVER_API_KEY) contradict each other: pick one")
-    if not args.api_key and not args.no_auth and not is_loopback(args.host):
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    if api_key and args.no_auth:
+        raise F1Error(f"--no-auth and an API key (--api-key or ${API_KEY_ENV}) contradict each other: pick one")
+    if not api_key and not args.no_auth and not is_loopback(args.host):
         raise F1Error(
-            f"--host {args.host} is reachable from other machines: set --api-key (or $F1_SERVER_API_KEY), "
+            f"--host {args.host} is reachable from other machines: set --api-key (or ${API_KEY_ENV}), "
             "or pass --no-auth to serve it without one"
         )
+    check_listenable(args.host, args.port)
     settings = ServerSettings(
         model_names=(args.model,) if redact(args.model) == args.model else (),  # never show a URL's password
         compound_name=args.compound_name if args.tools else None,
-        api_key=args.api_key,
+        api_key=api_key,
         max_body_bytes=args.max_body_bytes,
         cors_origins=tuple(args.cors_origin),
         allow_write_tools=args.allow_write_tools,
         body_timeout=args.body_timeout,
+        store_path=args.store,
     )
+    logging.getLogger("f1").setLevel(args.log_level.upper())
+    config = EngineConfig(max_tools_in_prompt=args.max_tools)
     if args.tools:
         from f1.tools.catalog import load_tools
 
-        engine = Engine(load_tools(args.tools), model=args.model)
+        engine = Engine(load_tools(args.tools), model=args.model, config=config)
         if not engine.registry:
             raise F1Error(f"--tools {args.tools!r} has specs but no implementations: compound mode needs runnable tools")
         if len(engine.registry) < len(engine.specs):
             missing = sorted(set(engine.specs) - set(engine.registry))
             raise F1Error(f"--tools {args.tools!r}: no implementation for {', '.join(missing)}")
     else:
-        engine = Engine(model=args.model)
+        engine = Engine(model=args.model, config=config)
     app = create_app(engine, settings)
     if app.state.withheld_tools:
         if len(app.state.withheld_tools) == len(engine.registry):
@@ -88,7 +107,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"f1 serve: loading {engine.model.name} ...", file=sys.stderr)
         anyio.run(load)
     print(f"f1 serve: http://{args.host}:{args.port}/v1 serving {', '.join(app.state.served)}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning")
+    # f1's access log (a line per request, with the model and its tools) replaces uvicorn's
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 
 
@@ -100,3 +120,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_listenable(host: str, port: int) -> None:
+    """Refuse, before any model loads, an address the server could not listen on (taken, not local, unknown)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise F1Error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

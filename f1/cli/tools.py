@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+from f1.cli import DefaultsHelp, bounded_int
+from f1.cli.run import TOOLS_HELP
 from f1.errors import F1Error
 from f1.schemas import schema_validator
 from f1.tools.catalog import SPECS_DIR, export_specs, load_tools, specs_of
@@ -15,7 +17,7 @@ from f1.tools.spec import ToolSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("tools", help="list, search, show or validate tools")
+    parser = subparsers.add_parser("tools", formatter_class=DefaultsHelp, help="list, search, show or validate tools")
     commands = parser.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
 
     def tool_set(sub: argparse.ArgumentParser) -> None:
@@ -23,32 +25,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--tools",
             default="builtin",
             metavar="REF",
-            help="builtin[:GROUPS], bfcl:CLASS[,CLASS], bfcl:all, a spec file or folder, a .py file or a module",
+            help=TOOLS_HELP,
         )
 
-    listing = commands.add_parser("list", help="one line per tool")
+    listing = commands.add_parser("list", formatter_class=DefaultsHelp, help="one line per tool")
     tool_set(listing)
     listing.add_argument("--json", action="store_true", help="print the specs as JSON")
     listing.set_defaults(handler=_list)
 
-    search = commands.add_parser("search", help="the tools the planner would retrieve for a query")
+    search = commands.add_parser("search", formatter_class=DefaultsHelp, help="the tools the planner would retrieve for a query")
     tool_set(search)
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=5, help="how many tools (default 5)")
+    search.add_argument("-k", type=bounded_int(1), default=5, help="how many tools")
     search.set_defaults(handler=_search)
 
-    show = commands.add_parser("show", help="one tool's full spec")
+    show = commands.add_parser("show", formatter_class=DefaultsHelp, help="one tool's full spec")
     tool_set(show)
     show.add_argument("name")
-    show.add_argument("--format", choices=("f1", "openai", "bfcl"), default="f1", help="spec format (default f1)")
+    show.add_argument("--format", choices=("f1", "openai", "bfcl"), default="f1", help="spec format")
     show.set_defaults(handler=_show)
 
-    validate = commands.add_parser("validate", help="check a spec file or folder (or a tools module)")
+    validate = commands.add_parser("validate", formatter_class=DefaultsHelp, help="check a spec file or folder (or a tools module)")
     validate.add_argument("path", help="a JSON/JSONL/YAML spec file, a folder of them, or a Python tools file")
     validate.set_defaults(handler=_validate)
 
-    export = commands.add_parser("export", help="regenerate the shipped spec files (tool_specs/)")
-    export.add_argument("--out", type=Path, default=SPECS_DIR, help=f"folder (default {SPECS_DIR})")
+    export = commands.add_parser("export", formatter_class=DefaultsHelp, help="regenerate the shipped spec files (tool_specs/)")
+    export.add_argument("--out", type=Path, default=SPECS_DIR, help="folder")
     export.set_defaults(handler=_export)
 
 
@@ -69,8 +71,6 @@ def _list(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     from f1.planner.retrieval import retriever_for
 
-    if args.k < 1:
-        raise F1Error("-k must be at least 1")
     _print_rows(retriever_for(_specs(args.tools), persist=True).search(args.query, args.k))  # a named catalogue
     return 0
 

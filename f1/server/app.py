@@ -154,6 +154,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None, *, store:
         middleware=[Middleware(AccessLog), Middleware(OriginGuard, allowed=settings.cors_origins)],
         exception_handlers={HTTPException: http_error},
     )
+    app.state.engine = engine
     app.state.served = modes.served
     app.state.withheld_tools = modes.withheld_tools
     app.state.store = store
