@@ -38,3 +38,16 @@ def test_the_readme_main_job_answers_offline() -> None:
     values = sorted(round(step["result"]["value"], 1) for step in steps)
     assert values == [37.8, 42.2]
     assert result["answer"]
+
+
+@pytest.mark.model
+def test_f1_run_calls_an_mcp_server_named_on_the_command_line() -> None:
+    import shutil
+
+    if shutil.which("mcp-server-time") is None:
+        pytest.skip("mcp-server-time is not installed (pip install 'f1[dev]' installs it)")
+    command = [sys.executable, "-m", "f1", "run", "--tools", "mcp+stdio:mcp-server-time", "What time is it in Tokyo?", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = [step for round_ in json.loads(done.stdout)["rounds"] for step in round_["trace"]["steps"]]
+    assert any(step["tool"] == "get_current_time" for step in steps), steps

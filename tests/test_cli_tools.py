@@ -83,3 +83,15 @@ def test_search_uses_the_planner_retriever(capsys, monkeypatch) -> None:
     code, out, _ = run(capsys, "search", "what time is it in Tokyo", "-k", "2")
     assert code == 0 and calls == [("what time is it in Tokyo", 2, 9)]
     assert [line.split()[0] for line in out.splitlines()] == ["current_time", "convert_time"]
+
+
+def test_list_an_mcp_server_by_reference() -> None:
+    import subprocess
+
+    server = Path(__file__).with_name("mcp_server.py")
+    done = subprocess.run(
+        [sys.executable, "-m", "f1", "tools", "list", "--tools", f"mcp+stdio:{sys.executable} {server}"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.endswith("4 tools\n") and "shout" in done.stdout
+    assert done.stderr == ""  # the server's own stderr goes to the log, and the process exits cleanly

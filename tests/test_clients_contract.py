@@ -234,3 +234,45 @@ def test_pydantic_ai_agent_with_an_output_type(base_url: str, planner: Planner) 
     result = agent.run_sync("What is the weather in Paris?")
     assert result.output == Weather(city="Paris", celsius=21)
     assert result.usage.requests == 2  # the weather call, then final_result (its repeat of the weather call was cut)
+
+
+# The real default planner ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = ServerSettings(model_names=("default",), store_path=tmp_path_factory.mktemp("store") / "s.sqlite")
+    with serve_in_thread(create_app(Engine(model="default"), settings)) as url:
+        yield f"{url}/v1"
+
+
+@pytest.mark.model
+def test_the_agents_sdk_runs_two_tools_and_answers_in_prose_with_the_real_model(real_url: str) -> None:
+    from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
+    from openai import AsyncOpenAI
+
+    set_tracing_disabled(True)
+    client = AsyncOpenAI(base_url=real_url, api_key="none", max_retries=0, timeout=600)
+    agent = Agent(
+        name="assistant", instructions="Use the tools, then answer in one sentence.",
+        model=OpenAIResponsesModel(model="default", openai_client=client), tools=[function_tool(get_weather), function_tool(get_time)],
+    )  # fmt: skip
+    result = Runner.run_sync(agent, "What is the weather in Tokyo, and what time is it there?", max_turns=4)
+    called = {item.raw_item.name for item in result.new_items if item.type == "tool_call_item"}
+    assert called == {"get_weather", "get_time"}, called
+    assert isinstance(result.final_output, str) and result.final_output.strip(), result.final_output
+
+
+@pytest.mark.model
+def test_pydantic_ai_output_type_ends_within_three_requests_with_the_real_model(real_url: str) -> None:
+    from pydantic_ai import Agent
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+    from pydantic_ai.usage import UsageLimits
+
+    model = OpenAIChatModel("default", provider=OpenAIProvider(base_url=real_url, api_key="none"))
+    result = Agent(model, output_type=Weather, tools=[get_weather]).run_sync(
+        "What is the weather in Paris?", usage_limits=UsageLimits(request_limit=3)
+    )
+    assert isinstance(result.output, Weather) and "paris" in result.output.city.lower(), result.output
+    assert result.usage.requests <= 3
