@@ -61,6 +61,10 @@ class ResponseBuilder:
         else:
             yield from self._end(part)
 
+    def completed(self) -> ResponseCompleted:
+        """The last event: the finished response."""
+        return ResponseCompleted(sequence_number=self._next(), response=self.response)
+
     def error(self, error: APIError) -> bytes:
         """The event of an error after the stream began."""
         body = error.body
@@ -152,7 +156,7 @@ async def events(builder: ResponseBuilder, parts: AsyncGenerator[Part, None], fi
             for event in builder.feed(part):
                 yield sse(event)
     await finished(builder.response)
-    yield sse(ResponseCompleted(sequence_number=builder._next(), response=builder.response))
+    yield sse(builder.completed())
 
 
 def sse(event: BaseModel) -> bytes:
