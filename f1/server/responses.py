@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
 
 from f1 import __version__
 from f1.planner.events import Usage

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from f1.errors import ModelError
-from f1.planner.backends.base import Chunk, ModelBackend
+from f1.planner.backends.base import Chunk
 from f1.planner.messages import ChatMessage
 
 if TYPE_CHECKING:
