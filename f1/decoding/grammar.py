@@ -16,6 +16,7 @@ Shapes (compact JSON, no free whitespace):
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,18 +30,12 @@ if TYPE_CHECKING:
     from f1.tools.spec import ToolSpec
 
 DEFAULT_MAX_STEPS = 16
+_EXCERPT = re.compile(r"\s*(\d+ \||\^+$)")  # llguidance quotes the grammar in its errors: numbered lines, carets
 
 
 class UnsupportedSchema(F1Error):
-    """A schema with a keyword the grammar cannot enforce; names the keyword and where it is."""
-
-    def __init__(self, keyword: str, path: str) -> None:
-        self.keyword = keyword
-        self.path = path
-        super().__init__(
-            f"the JSON schema keyword {keyword!r} (at {path}) cannot be enforced by constrained decoding; "
-            "remove it or express it with supported keywords"
-        )
+    """A schema constrained decoding cannot enforce: a keyword (named, with where it is), or what the grammar
+    engine refuses in it (a look-around in a pattern, an unknown format)."""
 
 
 @dataclass(frozen=True)
@@ -147,9 +142,26 @@ def output_grammar(schema: Mapping[str, Any]) -> Grammar:
     a keyword the grammar engine cannot enforce."""
     found = unenforceable_keyword(schema)
     if found is not None:
-        raise UnsupportedSchema(*found)
+        keyword, path = found
+        raise UnsupportedSchema(
+            f"the JSON schema keyword {keyword!r} (at {path}) cannot be enforced by constrained decoding; "
+            "remove it or express it with supported keywords"
+        )
     writer = LarkWriter(max_steps=1)
-    return Grammar("output", writer.text(_no_refs(writer.value(dict(schema)))), dict(schema))
+    grammar = Grammar("output", writer.text(_no_refs(writer.value(dict(schema)))), dict(schema))
+    refusal = _refusal(grammar)
+    if refusal:
+        raise UnsupportedSchema(f"constrained decoding cannot enforce this schema: {refusal}")
+    return grammar
+
+
+def _refusal(grammar: Grammar) -> str:
+    """Why llguidance would not compile `grammar` (its message without the grammar excerpt), else ''."""
+    import llguidance
+
+    error = llguidance.LLMatcher.validate_grammar(llguidance.grammar_from("lark", grammar.lark))
+    lines = [line.strip() for line in error.splitlines() if line.strip() and not _EXCERPT.match(line)]
+    return " ".join(lines).partition("failed to compile JSON schema: ")[2] or " ".join(lines)
 
 
 def text_grammar() -> Grammar:
