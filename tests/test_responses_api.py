@@ -202,6 +202,8 @@ def test_text_format_json_schema_and_parse(client: openai.OpenAI, backend: Recor
     parsed = client.responses.parse(model="f1", input='ANSWER {"city":"Oslo","celsius":4}', text_format=Weather)
     assert parsed.output_parsed == Weather(city="Oslo", celsius=4)
     assert "matching this JSON schema" in backend.seen[-1][0].content
+    echoed = client.responses.retrieve(parsed.id).text.format  # stored and read back with its schema
+    assert echoed.type == "json_schema" and echoed.schema_["required"] == ["city", "celsius"]
 
 
 def test_compound_mode_through_responses(client: openai.OpenAI, base_url: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -72,18 +73,29 @@ def test_tools_that_fit_are_not_named(base_url: str) -> None:
 
 
 def test_one_access_line_per_request(base_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    expected = [
+        r"POST /v1/chat/completions 200 \d+\.\dms model=f1 tools=3/2",
+        r"POST /v1/responses 200 \d+\.\dms model=f1 tools=0/0",
+        r"POST /v1/chat/completions 400 \d+\.\dms",
+        r"GET /health 200 \d+\.\dms",
+    ]
     with caplog.at_level(logging.INFO, logger="f1.server.access"):
+        time.sleep(0.2)  # the line of an earlier test's last request is written by now
+        caplog.clear()
         body = {"model": "f1", "messages": [{"role": "user", "content": "weather?"}], "tools": TOOLS}
         httpx.post(f"{base_url}/v1/chat/completions", json=body, timeout=30)
         httpx.post(f"{base_url}/v1/responses", json={"model": "f1", "input": "hi"}, timeout=30)
         httpx.post(f"{base_url}/v1/chat/completions", json={"model": "nope", "messages": []}, timeout=30)
         httpx.get(f"{base_url}/health", timeout=30)
-    lines = [record.getMessage() for record in caplog.records if record.name == "f1.server.access"]
-    assert len(lines) == 4, lines
-    assert re.fullmatch(r"POST /v1/chat/completions 200 \d+\.\dms model=f1 tools=3/2", lines[0]), lines[0]
-    assert re.fullmatch(r"POST /v1/responses 200 \d+\.\dms model=f1 tools=0/0", lines[1]), lines[1]
-    assert re.fullmatch(r"POST /v1/chat/completions 400 \d+\.\dms", lines[2]), lines[2]
-    assert re.fullmatch(r"GET /health 200 \d+\.\dms", lines[3]), lines[3]
+        deadline = time.monotonic() + 5  # a line is written once the answer is sent: the client may have it first
+        while len(_access_lines(caplog)) < len(expected) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    lines = _access_lines(caplog)
+    assert len(lines) == len(expected) and all(re.fullmatch(p, line) for p, line in zip(expected, lines, strict=True)), lines
+
+
+def _access_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "f1.server.access"]
 
 
 def test_serve_options_reach_the_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

@@ -105,6 +105,8 @@ class StreamOptions(Lenient):
 class JSONSchemaFormat(Lenient):
     """A named JSON schema the answer must match (strict or not, the grammar enforces it exactly)."""
 
+    model_config = ConfigDict(serialize_by_alias=True)  # `schema` on the wire both ways (a BaseModel attribute name)
+
     name: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     description: str | None = None
     schema_: dict[str, Any] = Field(alias="schema")
