@@ -350,3 +350,11 @@ def test_request_tools_are_read_off_the_event_loop(base_url: str, monkeypatch: p
     tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
     assert chat(base_url, {"model": "f1", "messages": user("hi"), "tools": [tool]}).status_code == 200
     assert threads and threads[0] != "f1-server"  # the server's event loop runs on the thread named f1-server
+
+
+def test_the_server_caps_malloc_arenas_on_glibc() -> None:
+    import platform
+
+    from f1.server.memory import limit_malloc_arenas
+
+    assert limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")

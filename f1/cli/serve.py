@@ -63,6 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     from f1.engine import Engine, EngineConfig
     from f1.server import ServerSettings, create_app
     from f1.server.errors import redact
+    from f1.server.memory import limit_malloc_arenas
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     if api_key and args.no_auth:
@@ -108,6 +109,7 @@ def serve(args: argparse.Namespace) -> int:
         anyio.run(load)
     print(f"f1 serve: http://{args.host}:{args.port}/v1 serving {', '.join(app.state.served)}", file=sys.stderr)
     # f1's access log (a line per request, with the model and its tools) replaces uvicorn's
+    limit_malloc_arenas()  # a long-running server: memory must not grow with its thread pool (f1/server/memory.py)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 

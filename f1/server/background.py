@@ -60,6 +60,10 @@ def serve_in_process(factory: Callable[[], Any], *, startup_timeout: float = 60.
 def _serve_child(factory: Callable[[], Any], sender: Any) -> None:
     import uvicorn
 
+    from f1.server.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as `f1 serve` does
+
     sock = _bound_socket("127.0.0.1", 0)
     sock.listen(2048)  # connections wait in the backlog until the server accepts them
     server = uvicorn.Server(uvicorn.Config(factory(), log_level="warning"))
