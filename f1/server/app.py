@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -24,7 +23,7 @@ from starlette.routing import Route
 
 from f1.errors import F1Error
 from f1.server.convert import to_messages, to_output
-from f1.server.errors import APIError, from_validation
+from f1.server.errors import APIError
 from f1.server.http import (
     AccessLog,
     EventStream,
@@ -32,8 +31,7 @@ from f1.server.http import (
     answering_errors,
     authorize,
     guarded,
-    read_body,
-    require_json,
+    read_request,
     until_disconnect,
 )
 from f1.server.modes import Modes
@@ -98,13 +96,9 @@ def create_app(engine: Engine, settings: ServerSettings | None = None, *, store:
     schema = openapi_schema(secured=settings.api_key is not None)
 
     async def chat_completions(request: Request) -> Response:
-        authorize(request, settings.api_key)
-        require_json(request)
-        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
-        try:
-            chat = ChatCompletionRequest.model_validate_json(body)
-        except ValidationError as exc:
-            raise from_validation(exc) from None
+        chat = await read_request(
+            request, ChatCompletionRequest, api_key=settings.api_key, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
+        )
         output = await anyio.to_thread.run_sync(to_output, chat.response_format)  # builds a grammar: CPU work
         answer = await modes.answer(
             chat.model,

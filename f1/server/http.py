@@ -10,6 +10,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
 from contextlib import aclosing
 from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 import anyio
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
@@ -17,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from f1.errors import F1Error
-from f1.server.errors import APIError, engine_error, internal_error, shorten
+from f1.server.errors import APIError, engine_error, from_validation, internal_error, shorten
 
 if TYPE_CHECKING:
     from f1.server.modes import Answer
@@ -246,3 +248,19 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
 def _too_large(limit: int) -> APIError:
     return APIError(f"Request body too large: the limit is {limit} bytes.", status=413, code="request_too_large")
 
+
+
+RequestModel = TypeVar("RequestModel", bound=BaseModel)
+
+
+async def read_request(
+    request: Request, model: type[RequestModel], *, api_key: str | None, max_bytes: int, timeout: float
+) -> RequestModel:
+    """An authorised JSON body, validated as `model` (401, 415, 413, 408 or 400 otherwise)."""
+    authorize(request, api_key)
+    require_json(request)
+    body = await read_body(request, max_bytes, timeout)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise from_validation(exc) from None

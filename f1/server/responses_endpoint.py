@@ -9,20 +9,18 @@ import time
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from f1.server.errors import APIError, from_validation
+from f1.server.errors import APIError
 from f1.server.http import (
     AccessLog,
     EventStream,
     answering_errors,
     authorize,
     guarded,
-    read_body,
-    require_json,
+    read_request,
     until_disconnect,
 )
 from f1.server.modes import Modes
@@ -40,13 +38,9 @@ def responses_routes(modes: Modes, settings: ServerSettings, store: ResponseStor
     """The routes of the Responses API, answering through `modes` and keeping responses in `store`."""
 
     async def create(request: Request) -> Response:
-        authorize(request, settings.api_key)
-        require_json(request)
-        body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
-        try:
-            wanted = ResponsesRequest.model_validate_json(body)
-        except ValidationError as exc:
-            raise from_validation(exc) from None
+        wanted = await read_request(
+            request, ResponsesRequest, api_key=settings.api_key, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout
+        )
         earlier = await _earlier(store, wanted.previous_response_id)
         given = input_items(wanted)
         messages = to_messages(ITEMS.validate_python(earlier), given, wanted.instructions)
