@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from f1.cache import BoundedCache
+from f1.planner.weights import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,8 @@ _memory: BoundedCache[np.ndarray] = BoundedCache(max_bytes=MEMORY_BYTES, max_ent
 
 
 def cache_dir() -> Path:
-    """Where embeddings are kept between runs."""
-    root = os.environ.get("F1_CACHE_DIR")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "f1") / "retrieval"
+    """Where embeddings are kept between runs: `<f1 cache folder>/retrieval`."""
+    return cache_root() / "retrieval"
 
 
 def content_hash(parts: Iterable[str]) -> str:
