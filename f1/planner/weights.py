@@ -33,6 +33,9 @@ MARKER = "f1-source.json"
 _GGUF_NAME = "model.gguf"
 _CHUNK = 8 << 20
 
+_import_lock = threading.Lock()
+_convert_lock = threading.RLock()
+
 
 @dataclass(frozen=True)
 class KnownModel:
@@ -299,8 +302,15 @@ def _record_added_tokens(config_path: Path, tokenizer: Any) -> None:
 
 
 def _offline() -> None:
+    """No hub access; and transformers' lazy module initialised by one thread at a time (the tokenizer and the
+    model load in two threads, and two first imports at once fail with "cannot import name")."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    with _import_lock:
+        import transformers
+
+        for name in ("AutoModelForCausalLM", "AutoTokenizer", "PreTrainedTokenizerFast"):
+            getattr(transformers, name)
 
 
 def check_spec(spec: str) -> str:
@@ -324,10 +334,11 @@ def check_spec(spec: str) -> str:
 def resolve_path(spec: str) -> tuple[str, Path]:
     """(name, transformers directory) of a local model spec, assembling and converting GGUF sources once."""
     name = check_spec(spec)
-    if spec == "default" or spec in KNOWN_MODELS:
-        return name, ensure_converted(name)
-    path = Path(spec).expanduser().resolve()
-    return name, _ensure_converted_file(path) if path.is_file() else path
+    with _convert_lock:  # the tokenizer's and the model's threads both resolve: one converts, the other waits
+        if spec == "default" or spec in KNOWN_MODELS:
+            return name, ensure_converted(name)
+        path = Path(spec).expanduser().resolve()
+        return name, _ensure_converted_file(path) if path.is_file() else path
 
 
 _loaded: dict[tuple[Path, NumericPath], LoadedModel] = {}
