@@ -3,28 +3,47 @@ scheduler runs it while it decodes; a joiner answers or replans."""
 
 from f1.conversation import Conversation
 from f1.engine import Engine, EngineConfig, Solution
-from f1.errors import F1Error, ModelError, PlanError, ToolSpecError
+from f1.errors import (
+    ConfigError,
+    F1Error,
+    GrammarError,
+    ModelError,
+    PlanError,
+    ReferenceResolutionError,
+    StartupError,
+    ToolCallError,
+    ToolSourceError,
+    ToolSpecError,
+    UpstreamError,
+)
 from f1.plan import Plan, Step
 from f1.scheduler import Scheduler, Trace
 from f1.tools import Tool, ToolPolicy, ToolRegistry, ToolSpec, tool
 
 __all__ = [
+    "ConfigError",
     "Conversation",
     "Engine",
     "EngineConfig",
     "F1Error",
+    "GrammarError",
     "ModelError",
     "Plan",
     "PlanError",
+    "ReferenceResolutionError",
     "Scheduler",
     "Solution",
+    "StartupError",
     "Step",
     "Tool",
+    "ToolCallError",
     "ToolPolicy",
     "ToolRegistry",
+    "ToolSourceError",
     "ToolSpec",
     "ToolSpecError",
     "Trace",
+    "UpstreamError",
     "tool",
 ]
 __version__ = "0.1.0"

@@ -20,13 +20,12 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from f1.errors import PlanError
+from f1.errors import PlanError, ToolCallError
 from f1.plan import Plan, Step
 from f1.plan.text import parse_text_plan
 from f1.scheduler import Scheduler, abandoned
 from f1.tools.builtin import AddressGuard, calculate, http_tools, sqlite_tools, workspace_tools
 from f1.tools.builtin._common import json_size
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, ToolRegistry, tool
 
 # calculator: operand-size guards ------------------------------------------------------------------------

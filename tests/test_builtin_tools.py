@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from f1.errors import F1Error
+from f1.errors import F1Error, ToolCallError
+from f1.server.background import serve_in_thread as serve
 from f1.tools.builtin import (
     builtin_tools,
     calculate,
@@ -27,8 +28,6 @@ from f1.tools.builtin import (
 )
 from f1.tools.builtin.cities import CITY_ZONES, COUNTRY_ZONES
 from f1.tools.builtin.timezones import add_duration
-from f1.tools.errors import ToolCallError
-from f1.server.background import serve_in_thread as serve
 
 # calculator ---------------------------------------------------------------------------------------------
 

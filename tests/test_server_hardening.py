@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from f1.cli import main
 from f1.engine import Engine
-from f1.errors import F1Error
+from f1.errors import F1Error, UpstreamError
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
 from f1.server.errors import redact
@@ -230,7 +230,6 @@ def test_a_model_spec_with_a_password_is_not_a_served_name(started: list[dict[st
 
 
 def test_engine_errors_drop_credentials_and_upstream_replies() -> None:
-    from f1.planner.backends.remote import UpstreamError
     from f1.server.errors import engine_error
 
     assert redact("http://u:p@h:8/v1: no answer within 2 s") == "http://h:8/v1: no answer within 2 s"
@@ -262,7 +261,7 @@ def test_a_remote_planner_error_reaches_the_client_redacted(caplog: pytest.LogCa
                 json={"model": "remote", "messages": user("hi"), "stream": True},
                 timeout=20,
             ).text
-    error = error_of(whole, 500)
+    error = error_of(whole, 502)
     for sent in (json.dumps(error), streamed):
         assert "hunter2" not in sent and "SECRET-UPSTREAM-BODY" not in sent
     assert "HTTP 500" in error["message"] and "server log" in error["message"] and "HTTP 500" in streamed

@@ -10,14 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from f1.errors import F1Error, ToolSpecError
+from f1.errors import F1Error, ToolCallError, ToolSpecError
+from f1.server.background import serve_in_thread as serve
 from f1.tools import ToolRegistry, ToolSource, ToolSpec
 from f1.tools.bfcl_worlds import CLASSES, BfclWorld, bfcl_specs
 from f1.tools.catalog import SPECS_DIR, load_tools
-from f1.tools.errors import ToolCallError
 from f1.tools.mcp import MCPSource
 from f1.tools.openapi import OpenAPISource
-from f1.server.background import serve_in_thread as serve
 
 MCP_SERVER = Path(__file__).with_name("mcp_server.py")
 
@@ -435,7 +434,7 @@ def _solve_with(tools: Any, plan: list[tuple[str, dict[str, Any]]]) -> Any:
     import json
 
     from f1.engine import Engine
-    from f1.planner.backends import ScriptedModel
+    from f1.planner import ScriptedModel
 
     steps = {"steps": [{"id": i, "tool": name, "args": args} for i, (name, args) in enumerate(plan, 1)]}
     model = ScriptedModel([json.dumps(steps), json.dumps({"action": "finish", "answer": "done"})])

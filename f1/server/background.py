@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from f1.errors import F1Error
+from f1.errors import StartupError
 
 
 @contextmanager
@@ -27,7 +27,7 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0, startup
         deadline = time.monotonic() + startup_timeout
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                raise F1Error(f"the server did not start on {host}:{sock.getsockname()[1]}")
+                raise StartupError(f"the server did not start on {host}:{sock.getsockname()[1]}")
             time.sleep(0.01)
         yield f"http://{host}:{sock.getsockname()[1]}"
     finally:
@@ -48,7 +48,7 @@ def serve_in_process(factory: Callable[[], Any], *, startup_timeout: float = 60.
         deadline = time.monotonic() + startup_timeout
         while not receiver.poll(0.05):
             if not child.is_alive() or time.monotonic() > deadline:
-                raise F1Error(f"the server process did not start (exit code {child.exitcode})")
+                raise StartupError(f"the server process did not start (exit code {child.exitcode})")
         yield receiver.recv(), child.pid
     finally:
         child.terminate()

@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from f1.errors import F1Error
-from f1.planner.backends.remote import UpstreamError
+from f1.errors import F1Error, UpstreamError
 from f1.server import responses_wire
 from f1.server.wire import FORMAT_TYPES, REQUEST_FIELDS, ROLES, ErrorBody, ErrorResponse
 
@@ -19,6 +18,7 @@ FIELDS = REQUEST_FIELDS | {
     info.alias or name for model in responses_wire.REQUEST_MODELS for name, info in model.model_fields.items()
 }  # every request field of both APIs: what an error's `param` names
 SERVER_ERROR = "server_error"
+ENGINE_STATUS = {UpstreamError.code: 502}  # an engine error's HTTP status by its code; the others are 500s
 MAX_MESSAGE_CHARS = 1000  # what an error message may quote of a request is cut to fit
 
 _URL_CREDENTIALS = re.compile(r"://[^\s/?#@]*@")  # linear: each scan stops at the next "/"
@@ -80,11 +80,11 @@ def from_validation(exc: ValidationError) -> APIError:
 
 
 def engine_error(exc: F1Error) -> APIError:
-    """A deliberate engine failure (the model's output unusable, ...): a 500 that says what went wrong, without
-    credentials and without what an upstream model server replied (the server log keeps both)."""
-    code = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+    """A deliberate engine failure (the model's output unusable, ...), answered with its stable `code` and the
+    status `ENGINE_STATUS` gives it (500 by default); the message says what went wrong, without credentials and
+    without what an upstream model server replied (the server log keeps both)."""
     message = f"{exc.summary} (the upstream reply is in the server log)" if isinstance(exc, UpstreamError) else str(exc)
-    return APIError(redact(message), status=500, type=SERVER_ERROR, code=code)
+    return APIError(redact(message), status=ENGINE_STATUS.get(exc.code, 500), type=SERVER_ERROR, code=exc.code)
 
 
 def internal_error() -> APIError:

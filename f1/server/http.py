@@ -10,9 +10,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
 from contextlib import aclosing
 from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 import anyio
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response

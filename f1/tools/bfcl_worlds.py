@@ -20,7 +20,7 @@ from functools import cache, wraps
 from pathlib import Path
 from typing import Any
 
-from f1.errors import F1Error
+from f1.errors import ConfigError
 from f1.tools.registry import Tool, ToolPolicy, ToolRegistry
 from f1.tools.spec import ToolSpec
 
@@ -44,14 +44,14 @@ def _package_root() -> Path:
     try:
         package = importlib.import_module(_PACKAGE)
     except ImportError:
-        raise F1Error("the BFCL worlds need the bfcl-eval package: pip install --no-deps bfcl-eval") from None
+        raise ConfigError("the BFCL worlds need the bfcl-eval package: pip install --no-deps bfcl-eval") from None
     return Path(package.__path__[0])
 
 
 def check_class(name: str) -> str:
     """`name` if it is a known class, else an `F1Error` listing them."""
     if name not in CLASSES:
-        raise F1Error(f"unknown BFCL class {name!r}; known: {', '.join(CLASSES)}")
+        raise ConfigError(f"unknown BFCL class {name!r}; known: {', '.join(CLASSES)}")
     return name
 
 

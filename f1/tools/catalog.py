@@ -26,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from f1.errors import F1Error
+from f1.errors import ConfigError, ToolSourceError
 from f1.tools.loading import SPEC_SUFFIXES, check_unique, load_specs
 from f1.tools.registry import Tool, ToolRegistry
 from f1.tools.spec import ToolSpec
@@ -45,7 +45,7 @@ def load_tools(ref: str, **builtin_config: Any) -> ToolRegistry | list[ToolSpec]
         groups = [group.strip() for group in rest.split(",") if group.strip()] if rest else None
         return builtin_tools(groups=groups, **builtin_config)
     if builtin_config:
-        raise F1Error(f"options {sorted(builtin_config)} apply only to the builtin tools, not to {ref!r}")
+        raise ConfigError(f"options {sorted(builtin_config)} apply only to the builtin tools, not to {ref!r}")
     if kind == "bfcl" and rest:
         from f1.tools.bfcl_worlds import CLASSES, BfclWorld
 
@@ -63,16 +63,16 @@ def load_tools(ref: str, **builtin_config: Any) -> ToolRegistry | list[ToolSpec]
     if path.is_dir() or (path.is_file() and path.suffix in SPEC_SUFFIXES):
         return load_specs(path)
     if _names_a_file(ref):
-        raise F1Error(f"tool set {ref!r}: file not found")
+        raise ToolSourceError(f"tool set {ref!r}: file not found")
     if _is_module_name(ref):
         try:
             module = importlib.import_module(ref)
         except ModuleNotFoundError as exc:
             if exc.name and ref.startswith(exc.name):
-                raise F1Error(f"unknown tool set {ref!r}: {_KNOWN}") from None
+                raise ToolSourceError(f"unknown tool set {ref!r}: {_KNOWN}") from None
             raise
         return _collect(module, ref)
-    raise F1Error(f"unknown tool set {ref!r}: {_KNOWN}")
+    raise ToolSourceError(f"unknown tool set {ref!r}: {_KNOWN}")
 
 
 def specs_of(tools: ToolRegistry | list[ToolSpec]) -> list[ToolSpec]:
@@ -126,9 +126,9 @@ def _mcp(kind: str, rest: str, ref: str) -> ToolRegistry:
         try:
             command = shlex.split(rest)
         except ValueError as exc:
-            raise F1Error(f"tool set {ref!r}: {exc}") from None
+            raise ToolSourceError(f"tool set {ref!r}: {exc}") from None
         if not command:
-            raise F1Error(f"tool set {ref!r} names no command: mcp+stdio:COMMAND [ARGS]")
+            raise ToolSourceError(f"tool set {ref!r} names no command: mcp+stdio:COMMAND [ARGS]")
         source = MCPSource.stdio(command[0], command[1:])
     else:
         source = MCPSource.http(ref.removeprefix("mcp+"))
@@ -166,10 +166,10 @@ def _sources(path: Path) -> ToolRegistry | list[ToolSpec]:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError) as exc:  # TOMLDecodeError is a ValueError
-        raise F1Error(f"sources file {path}: cannot parse: {exc}") from None
+        raise ToolSourceError(f"sources file {path}: cannot parse: {exc}") from None
     refs = data.get(SOURCES_KEY) if isinstance(data, dict) else None
     if not isinstance(refs, list) or not refs or not all(isinstance(item, str) for item in refs):
-        raise F1Error(f"sources file {path}: expected '{SOURCES_KEY}', a non-empty list of tool-set references")
+        raise ToolSourceError(f"sources file {path}: expected '{SOURCES_KEY}', a non-empty list of tool-set references")
     loaded = [load_tools(_relative_to(path.parent, item)) for item in refs]
     specs = [spec for tools in loaded for spec in specs_of(tools)]
     check_unique(specs, source=str(path))
@@ -201,7 +201,7 @@ def _import_file(path: Path) -> ModuleType:
     name = f"f1_tools_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise F1Error(f"cannot import {path}")
+        raise ToolSourceError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -216,5 +216,5 @@ def _collect(module: ModuleType, ref: str) -> ToolRegistry:
         return ToolRegistry(declared)
     found = [value for value in vars(module).values() if isinstance(value, Tool)]
     if not found:
-        raise F1Error(f"{ref!r} defines no tools: give it a TOOLS list or @tool functions")
+        raise ToolSourceError(f"{ref!r} defines no tools: give it a TOOLS list or @tool functions")
     return ToolRegistry(found)

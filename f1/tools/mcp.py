@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from f1.errors import F1Error, ToolSpecError
-from f1.tools.errors import ToolCallError
+from f1.errors import ToolCallError, ToolSourceError, ToolSpecError
 from f1.tools.registry import Tool, ToolPolicy
 from f1.tools.spec import EMPTY_PARAMETERS, ToolSpec, validation_message
 
@@ -84,7 +83,7 @@ class MCPSource:
         except Exception as exc:
             if self._stderr is not None:
                 self._stderr.close()
-            raise F1Error(f"cannot connect to the MCP server: {type(exc).__name__}: {exc}") from exc
+            raise ToolSourceError(f"cannot connect to the MCP server: {type(exc).__name__}: {exc}") from exc
         self._client = client
         return self
 
@@ -114,7 +113,7 @@ class MCPSource:
 
     def _connected(self) -> Client:
         if self._client is None:
-            raise F1Error("the MCP source is not connected: use it inside `async with source:`")
+            raise ToolSourceError("the MCP source is not connected: use it inside `async with source:`")
         return self._client
 
     def _tool(self, item: Any) -> Tool:

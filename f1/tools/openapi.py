@@ -18,8 +18,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from f1.errors import ToolSpecError
-from f1.tools.errors import ToolCallError
+from f1.errors import ToolCallError, ToolSpecError
 from f1.tools.registry import Tool, ToolPolicy
 from f1.tools.spec import ToolSpec, refuse_unread_keys, validation_message
 

@@ -6,7 +6,7 @@ import importlib
 from functools import cache
 
 from f1.decoding.engines.base import CompileCache, GrammarEngine, Matcher, apply_bitmask
-from f1.errors import F1Error
+from f1.errors import ConfigError
 
 # name -> (module, class, the pip extra that provides it)
 ENGINES: dict[str, tuple[str, str, str | None]] = {
@@ -20,14 +20,14 @@ ENGINES: dict[str, tuple[str, str, str | None]] = {
 def get_engine(name: str) -> GrammarEngine:
     """The (shared, cache-holding) engine called `name`; a clear error names the extra to install."""
     if name not in ENGINES:
-        raise F1Error(f"unknown grammar engine {name!r}; choose one of {', '.join(ENGINES)}")
+        raise ConfigError(f"unknown grammar engine {name!r}; choose one of {', '.join(ENGINES)}")
     module_name, class_name, extra = ENGINES[name]
     try:
         module = importlib.import_module(module_name)
         engine: GrammarEngine = getattr(module, class_name)()
     except ModuleNotFoundError as exc:
         hint = f"pip install 'f1[{extra}]'" if extra else "pip install llguidance"
-        raise F1Error(f"grammar engine {name!r} needs {exc.name!r}: {hint}") from None
+        raise ConfigError(f"grammar engine {name!r} needs {exc.name!r}: {hint}") from None
     return engine
 
 

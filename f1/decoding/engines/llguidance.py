@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from f1.decoding.engines.base import CompileCache, apply_bitmask
-from f1.errors import F1Error
+from f1.errors import GrammarError, ModelError
 
 if TYPE_CHECKING:
     import llguidance
@@ -66,7 +66,7 @@ class LLGuidanceEngine:
             try:
                 return llguidance.hf.from_tokenizer(tokenizer, n_vocab=size, eos_token=eos_ids(tokenizer))
             except ValueError as exc:
-                raise F1Error(f"llguidance needs a fast (Rust) Hugging Face tokenizer: {exc}") from None
+                raise ModelError(f"llguidance needs a fast (Rust) Hugging Face tokenizer: {exc}") from None
 
         return self._tokenizers.get(tokenizer, size, "", build)
 
@@ -82,7 +82,7 @@ class LLGuidanceEngine:
         def build() -> llguidance.LLMatcher:
             matcher = llguidance.LLMatcher(self.tokenizer(tokenizer, size), grammar.lark, log_level=0)
             if matcher.is_error():
-                raise F1Error(f"grammar {grammar.name!r} does not compile: {matcher.get_error()}")
+                raise GrammarError(f"grammar {grammar.name!r} does not compile: {matcher.get_error()}")
             return matcher
 
         return self._grammars.get(tokenizer, size, grammar.key, build)

@@ -15,7 +15,7 @@ import outlines_core
 from outlines_core.json_schema import build_regex_from_schema
 
 from f1.decoding.engines.base import CompileCache, apply_bitmask
-from f1.errors import F1Error
+from f1.errors import GrammarError
 
 if TYPE_CHECKING:
     import torch
@@ -71,7 +71,7 @@ class OutlinesEngine:
 
         size = vocab_size or len(tokenizer)
         if grammar.json_schema is None:
-            raise F1Error(f"the outlines engine needs a JSON schema; grammar {grammar.name!r} has none")
+            raise GrammarError(f"the outlines engine needs a JSON schema; grammar {grammar.name!r} has none")
 
         def vocabulary() -> outlines_core.Vocabulary:
             stop = eos_ids(tokenizer)
@@ -87,7 +87,7 @@ class OutlinesEngine:
             try:
                 return outlines_core.Index(regex, self._vocabularies.get(tokenizer, size, "", vocabulary))
             except ValueError as exc:
-                raise F1Error(f"outlines-core cannot compile grammar {grammar.name!r}: {exc}") from None
+                raise GrammarError(f"outlines-core cannot compile grammar {grammar.name!r}: {exc}") from None
 
         return self._indexes.get(tokenizer, size, grammar.key, build)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import xgrammar
 
 from f1.decoding.engines.base import CompileCache, apply_bitmask
-from f1.errors import F1Error
+from f1.errors import GrammarError
 
 if TYPE_CHECKING:
     import torch
@@ -78,7 +78,7 @@ class XGrammarEngine:
 
         size = vocab_size or len(tokenizer)
         if grammar.json_schema is None:
-            raise F1Error(f"the xgrammar engine needs a JSON schema; grammar {grammar.name!r} has none")
+            raise GrammarError(f"the xgrammar engine needs a JSON schema; grammar {grammar.name!r} has none")
 
         def compiler() -> xgrammar.GrammarCompiler:
             info = xgrammar.TokenizerInfo(
@@ -93,7 +93,7 @@ class XGrammarEngine:
                     schema, any_whitespace=False, separators=(",", ":"), strict_mode=True
                 )
             except (RuntimeError, ValueError) as exc:
-                raise F1Error(f"xgrammar cannot compile grammar {grammar.name!r}: {exc}") from None
+                raise GrammarError(f"xgrammar cannot compile grammar {grammar.name!r}: {exc}") from None
 
         return self._grammars.get(tokenizer, size, grammar.key, build)
 

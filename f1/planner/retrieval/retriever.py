@@ -18,7 +18,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from f1.cache import BoundedCache
-from f1.errors import F1Error, ModelError
+from f1.errors import ConfigError, ModelError
 from f1.planner.retrieval.bm25 import BM25Index
 from f1.planner.retrieval.cache import Source, cached_embeddings, content_hash
 from f1.planner.retrieval.encoder import Encoder, default_encoder
@@ -50,7 +50,7 @@ class ToolRetriever:
         persist: bool = False,
     ) -> None:
         if method not in get_args(Method):
-            raise F1Error(f"unknown retrieval method {method!r}; choose one of {', '.join(get_args(Method))}")
+            raise ConfigError(f"unknown retrieval method {method!r}; choose one of {', '.join(get_args(Method))}")
         self.specs, self.duplicates = _dedupe(specs)
         self.method: Literal["embedding", "bm25", "hybrid"] = BEST if method == "auto" else method
         self.index_source: Source | None = None
@@ -89,9 +89,9 @@ class ToolRetriever:
 
         Scores are relative to this query (the best tool of each sentence scores about 1), not a confidence."""
         if not query.strip():
-            raise F1Error("tool search needs a non-empty query")
+            raise ConfigError("tool search needs a non-empty query")
         if k < 1:
-            raise F1Error(f"k must be at least 1, not {k}")
+            raise ConfigError(f"k must be at least 1, not {k}")
         if not self.specs:
             return []
         scores = self._scores(query)

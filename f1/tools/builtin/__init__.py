@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from f1.errors import F1Error
+from f1.errors import ConfigError
 from f1.tools.builtin.calculator import calculate
 from f1.tools.builtin.http import AddressGuard, http_tools
 from f1.tools.builtin.sqlite import sqlite_tools
@@ -36,10 +36,10 @@ def builtin_tools(
     wanted = set(GROUPS if groups is None else groups)
     unknown = wanted - set(GROUPS)
     if unknown:
-        raise F1Error(f"unknown builtin tool group(s) {sorted(unknown)}; known: {', '.join(GROUPS)}")
+        raise ConfigError(f"unknown builtin tool group(s) {sorted(unknown)}; known: {', '.join(GROUPS)}")
     for group, needed, setting in (("sql", database, "database"), ("files", workspace, "workspace")):
         if groups is not None and group in wanted and needed is None:
-            raise F1Error(f"builtin group {group!r} needs a {setting}")
+            raise ConfigError(f"builtin group {group!r} needs a {setting}")
     tools: list[Tool] = []
     if "math" in wanted:
         tools.append(calculate)

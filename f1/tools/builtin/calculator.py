@@ -12,8 +12,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from f1.errors import ToolCallError
 from f1.tools.builtin._common import with_examples
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import tool
 
 MAX_EXPRESSION_CHARS = 500

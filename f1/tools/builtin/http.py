@@ -24,10 +24,9 @@ from typing import Any
 
 import anyio
 import httpx
-from typing_extensions import TypedDict
 
+from f1.errors import ToolCallError
 from f1.tools.builtin._common import MAX_RESULT_BYTES, Capped, marker, with_examples
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, tool
 
 MAX_REDIRECTS = 5

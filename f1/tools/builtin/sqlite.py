@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from typing_extensions import TypedDict
 
+from f1.errors import ToolCallError
 from f1.scheduler.abandon import abandoned
 from f1.tools.builtin._common import MAX_RESULT_BYTES, ByteBudget, Capped, marker, with_examples
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, tool
 
 MAX_COLUMNS = 100  # with values of at most max_bytes, one row holds at most MAX_COLUMNS * max_bytes

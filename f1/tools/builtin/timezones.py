@@ -13,9 +13,9 @@ from functools import cache
 
 from typing_extensions import TypedDict
 
+from f1.errors import ToolCallError
 from f1.tools.builtin._common import with_examples
 from f1.tools.builtin.cities import CITY_ZONES, COUNTRY_ZONES
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import tool
 
 _OFFSET = re.compile(r"^(?:UTC|GMT)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)

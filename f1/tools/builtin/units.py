@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing_extensions import TypedDict
 
+from f1.errors import ToolCallError
 from f1.tools.builtin._common import with_examples
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import tool
 
 # dimension -> unit -> (factor to the dimension's base unit, aliases). Temperature is affine, handled apart.

@@ -18,9 +18,9 @@ from typing import BinaryIO
 
 from typing_extensions import TypedDict
 
+from f1.errors import ToolCallError
 from f1.scheduler.abandon import abandoned
 from f1.tools.builtin._common import MAX_RESULT_BYTES, ByteBudget, Capped, marker, with_examples
-from f1.tools.errors import ToolCallError
 from f1.tools.registry import Tool, tool
 
 _NOTED = 10  # skipped entries named in a note; the rest are counted
