@@ -6,12 +6,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from f1.errors import F1Error
 from f1.plan import Plan
+
+if TYPE_CHECKING:
+    from evals.engine_adapter import EngineFactory
 
 
 class EvalError(F1Error):
@@ -68,8 +71,8 @@ class Suite(Protocol):
         """The ground truth, turned into our output format (the harness's self-check)."""
         ...
 
-    async def predict(self, engine: Any, item: Item, *, constrained: bool) -> Prediction:
-        """Run the engine (or, unconstrained, the plain model) on one item."""
+    async def predict(self, factory: EngineFactory, item: Item, *, constrained: bool) -> Prediction:
+        """Run the engine (or, unconstrained, the plain model) on one item, with Engines `factory` makes."""
         ...
 
     def score(self, item: Item, prediction: Prediction) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from f1.errors import F1Error
 from f1.plan import Plan, plan_from_data
-from f1.planner.backends.base import Chunk, ModelBackend
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, Chunk, ModelBackend, resolve_model
 from f1.tools import ToolSpec
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from f1.engine import Engine, EngineConfig
 
 
-class RecordingBackend:
+class RecordingBackend(ModelBackend):
     """A model backend that keeps the text of its latest generation (`last_text`)."""
 
     def __init__(self, wrapped: ModelBackend) -> None:
@@ -44,22 +43,35 @@ class RecordingBackend:
             self.last_text += chunk.text
             yield chunk
 
+    async def load(self) -> None:
+        await self.wrapped.load()
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
+
 
 class EngineFactory:
     """Makes Engines for a run. `model` is "default", a path, "openai:URL#MODEL" or a `ModelBackend` (a bad spec
-    fails here); `tools_in_prompt` sets how many tools an Engine offers before it narrows them by retrieval."""
+    fails here); `tools_in_prompt` sets how many tools an Engine offers before it narrows them by retrieval.
+    `async with` it for the run: the model loads on entering and closes what it holds open on leaving."""
 
     def __init__(
         self, model: str | ModelBackend = "default", config: EngineConfig | None = None, *, tools_in_prompt: int | None = None
     ) -> None:
         from f1.engine import EngineConfig
-        from f1.planner.backends.resolve import resolve_model
 
         base = config if config is not None else EngineConfig()
         self.config = base if tools_in_prompt is None else base.model_copy(update={"max_tools_in_prompt": tools_in_prompt})
         self.model = resolve_model(model)
         self.backend = RecordingBackend(self.model)
         self._planner: Engine | None = None
+
+    async def __aenter__(self) -> EngineFactory:
+        await self.backend.load()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.backend.aclose()
 
     def engine(self, tools: Sequence[Any] = ()) -> Engine:
         """An Engine over `tools` (a ToolRegistry or Tools/ToolSpecs) on the run's shared model."""

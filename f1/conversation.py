@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from f1.plan import Plan
-from f1.planner.messages import ChatMessage, ToolCall
+from f1.planner import ChatMessage, ToolCall
 from f1.scheduler.trace import StepStatus, Trace
 
 

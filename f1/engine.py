@@ -6,23 +6,31 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from f1.conversation import Conversation
-from f1.errors import F1Error
+from f1.errors import F1Error, PlanError
 from f1.joiner import Decision, Joiner
 from f1.output import OutputFormat
 from f1.plan import Plan, Step
 from f1.plan.validate import prepare_validation
-from f1.planner.backends.base import ModelBackend
-from f1.planner.events import PlanDone, PlanEvent, StepDecoded, Usage
-from f1.planner.messages import ChatMessage
-from f1.planner.prompt import PLAN_EXAMPLES
-from f1.planner.planner import Planner, PlanRequest, ToolChoice, forced_tool_name
+from f1.planner import (
+    PLAN_EXAMPLES,
+    ChatMessage,
+    ModelBackend,
+    PlanDone,
+    PlanEvent,
+    Planner,
+    PlanRequest,
+    StepDecoded,
+    ToolChoice,
+    Usage,
+    forced_tool_name,
+    resolve_model,
+)
 from f1.scheduler import Scheduler, StepRecord, Trace
 from f1.tools import Tool, ToolRegistry, ToolSpec, check_unique
 
@@ -133,12 +141,18 @@ class Engine:
         self._model_spec = model
         self._model: ModelBackend | None = model if not isinstance(model, str) else None
 
+    async def __aenter__(self) -> Engine:
+        """Load the model now (not at the first request); leaving closes what it holds open."""
+        await self.model.load()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.model.aclose()
+
     @property
     def model(self) -> ModelBackend:
         """The planner model, resolved (and for local models loaded) on first use."""
         if self._model is None:
-            from f1.planner.backends.resolve import resolve_model
-
             self._model = resolve_model(self._model_spec)
         return self._model
 
@@ -160,7 +174,7 @@ class Engine:
         pool = list(self.specs.values()) if tools is None else list(tools)
         if len(pool) <= self.config.max_tools_in_prompt:
             return pool
-        from f1.planner.retrieval import retriever_for
+        from f1.planner import retriever_for
 
         return retriever_for(pool, persist=tools is None).search(query, k=self.config.max_tools_in_prompt)
 
@@ -218,7 +232,7 @@ class Engine:
         async for event in self.aplan_stream(messages, **kwargs, direct_answer=False):
             if isinstance(event, PlanDone):
                 return event.plan
-        raise F1Error("planning stream ended without a plan")
+        raise PlanError("planning stream ended without a plan")
 
     # Plan, execute, join -----------------------------------------------------------------------------------
     async def asolve(
@@ -284,8 +298,13 @@ class Engine:
         return solution
 
     def solve(self, task: Task, **kwargs: Any) -> Solution:
-        """Blocking `asolve`."""
-        return anyio.run(partial(self.asolve, task, **kwargs))
+        """Blocking `asolve`, in an event loop of its own (the model's connections close with it)."""
+
+        async def solve_closing() -> Solution:
+            async with self:
+                return await self.asolve(task, **kwargs)
+
+        return anyio.run(solve_closing)
 
     async def aexecute(
         self,

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from f1.decoding.grammar import Grammar, output_grammar
-from f1.errors import F1Error, ModelError
-from f1.planner.messages import ChatMessage
+from f1.errors import ConfigError, GrammarError, ModelError
+from f1.planner import ChatMessage
 from f1.schemas import SchemaProblem, check_schema, schema_validator
 
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
@@ -31,7 +31,7 @@ class OutputFormat:
         try:
             check_schema(self.schema)
         except SchemaProblem as exc:
-            raise F1Error(f"the output schema is not usable: {exc}") from None
+            raise GrammarError(f"the output schema is not usable: {exc}") from None
         object.__setattr__(self, "grammar", output_grammar(self.schema))
 
     @classmethod
@@ -43,7 +43,7 @@ class OutputFormat:
             return cls(output.model_json_schema(), name=output.__name__, model=output)
         if isinstance(output, Mapping):
             return cls(dict(output))
-        raise F1Error(f"output must be a pydantic model class or a JSON schema, not {type(output).__name__}")
+        raise ConfigError(f"output must be a pydantic model class or a JSON schema, not {type(output).__name__}")
 
     def instruction(self) -> ChatMessage:
         """What the answering model is told (as the application's instruction): the schema to answer in."""

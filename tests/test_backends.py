@@ -16,10 +16,18 @@ import pytest
 
 from f1.decoding.grammar import Grammar
 from f1.errors import ModelError
-from f1.planner.backends import Chunk, LocalModel, RemoteModel, ScriptedModel, resolve_model
-from f1.planner.complete import complete
-from f1.planner.backends.local import chat_dicts, prompt_ids
-from f1.planner.messages import ChatMessage, ToolCall
+from f1.planner import (
+    ChatMessage,
+    Chunk,
+    LocalModel,
+    RemoteModel,
+    ScriptedModel,
+    ToolCall,
+    chat_dicts,
+    complete,
+    prompt_ids,
+    resolve_model,
+)
 from f1.planner.numeric import choose_path
 from f1.planner.weights import load_model, load_tokenizer
 from tests.tiny_model import save_tiny_dir

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from f1.bench import decode, stream
-from f1.planner.backends.scripted import ScriptedModel
+from f1.planner import ScriptedModel
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from f1.cli._live import LiveRun
 from f1.plan import Step
-from f1.planner.events import StepDecoded, TextDelta
+from f1.planner import StepDecoded, TextDelta
 from f1.scheduler import StepRecord, StepStatus
 
 

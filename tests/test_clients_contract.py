@@ -14,8 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 from f1.engine import Engine
-from f1.planner.backends import Chunk
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, Chunk, ModelBackend
 from f1.planner.prompt import ANSWER_INSTRUCTIONS, PLAN_INSTRUCTIONS
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
@@ -41,7 +40,7 @@ def get_time(city: str) -> str:
     return json.dumps({"city": city, "time": "14:05"})
 
 
-class Planner:
+class Planner(ModelBackend):
     """The scripted model. Plan prompts: the offered `get_weather` (and `get_time`, when the question asks the
     time) for the city asked about, again and again, as small models loop (f1 cuts a call already answered);
     without `get_weather`, a `final_result` call if that tool is offered (pydantic-ai's tool output), else no

@@ -171,12 +171,12 @@ def test_store_write_failure_is_a_warning(tmp_path: Path, caplog: pytest.LogCapt
 
 
 def test_choose_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(numeric.ENV, raising=False)
+    monkeypatch.delenv(numeric.NUMERIC_PATH_ENV, raising=False)
     monkeypatch.setattr(numeric, "available_paths", lambda: ["onnx-int8", "onnx-int4", "torch-cpu-fp32"])
     assert numeric.choose_path() == "onnx-int8"
     assert numeric.choose_path(known_model=False) == "torch-cpu-fp32"  # exports are checked for known models only
     assert numeric.choose_path("torch-cpu-bf16") == "torch-cpu-bf16"
-    monkeypatch.setenv(numeric.ENV, "onnx-int4")
+    monkeypatch.setenv(numeric.NUMERIC_PATH_ENV, "onnx-int4")
     assert numeric.choose_path() == "onnx-int4"
     with pytest.raises(ModelError, match="unknown numeric path 'fp8'"):
         numeric.choose_path("fp8")

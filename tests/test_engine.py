@@ -11,10 +11,7 @@ import pytest
 from f1.conversation import Conversation
 from f1.engine import Engine, EngineConfig
 from f1.errors import PlanError, ToolSpecError
-from f1.planner.backends import ScriptedModel
-from f1.planner.backends.base import Chunk
-from f1.planner.events import PlanDone, StepDecoded, TextDelta
-from f1.planner.messages import ChatMessage, ToolCall
+from f1.planner import ChatMessage, Chunk, PlanDone, ScriptedModel, StepDecoded, TextDelta, ToolCall
 from f1.scheduler import StepStatus
 from f1.tools import ToolSpec, tool
 

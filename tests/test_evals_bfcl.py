@@ -15,7 +15,7 @@ from f1.decoding.generate import generate
 from f1.decoding.grammar import plan_grammar
 from f1.decoding.steps import StepStream
 from f1.plan import Plan, Step, parse_plan_json, validate_plan
-from f1.planner.backends.scripted import ScriptedModel
+from f1.planner import ScriptedModel
 from tests.test_decoding_grammar import test_tokenizer
 
 pytest.importorskip("bfcl_eval")

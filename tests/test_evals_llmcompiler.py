@@ -13,8 +13,7 @@ from evals.react import PromptedChat, ReactAgent, TemplateChat, native_call, par
 from evals.run import evaluate
 from evals.search_sim import SimulatedSearch
 from evals.suites.llmcompiler import movie_titles
-from f1.planner.backends.scripted import ScriptedModel
-from f1.planner.messages import ChatMessage, ToolCall
+from f1.planner import ChatMessage, ScriptedModel, ToolCall
 from f1.tools import ToolRegistry
 
 SCALE = 0.05  # simulated latency 10-50 ms a call
@@ -133,7 +132,7 @@ def test_the_chat_template_renders_the_tools_itself():
 def test_a_local_model_takes_react_turns_through_its_template(tmp_path):
     """The native path end to end on a tiny random local model: prompt tokens are the template's, completions are
     bounded, and an answer (random text) ends the loop or the final turn gives one."""
-    from f1.planner.backends.local import LocalModel
+    from f1.planner import LocalModel
     from tests.tiny_model import byte_tokenizer, save_tiny_dir
 
     folder = save_tiny_dir(tmp_path / "tiny")

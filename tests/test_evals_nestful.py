@@ -123,7 +123,7 @@ def test_alignment_follows_the_official_walk():
 
 def test_the_engine_plans_with_every_tool_of_the_spec_file(tmp_path):
     """Through the real Engine (scripted model): all 64 tools are in the planner's prompt, none narrowed away."""
-    from f1.planner.backends.scripted import ScriptedModel
+    from f1.planner import ScriptedModel
 
     suite = NestfulSuite()
     items = suite.items(2)

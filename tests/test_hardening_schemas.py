@@ -21,7 +21,7 @@ from f1.cache import BoundedCache, text_key
 from f1.engine import Engine, EngineConfig
 from f1.errors import F1Error, ModelError, PlanError, ToolSpecError
 from f1.plan import validate_args
-from f1.planner.backends import ScriptedModel
+from f1.planner import ScriptedModel
 from f1.scheduler import StepStatus
 from f1.schemas import check_schema, schema_validator
 from f1.server import ServerSettings, create_app

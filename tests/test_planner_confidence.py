@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from f1.plan import Step
-from f1.planner.backends.base import Chunk
+from f1.planner import Chunk
 from f1.planner.confidence import ToolNameScores
 
 

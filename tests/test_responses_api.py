@@ -16,8 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from f1.engine import Engine
-from f1.planner.backends import ScriptedModel
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, ModelBackend, ScriptedModel
 from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
@@ -49,7 +48,7 @@ def reply(messages: Sequence[ChatMessage]) -> str:
     return script["PLAN"] if "PLAN" in script and not results else '{"steps":[]}'
 
 
-class Recorder:
+class Recorder(ModelBackend):
     name = "scripted-planner"
 
     def __init__(self) -> None:

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from f1.errors import F1Error, ModelError
-from f1.planner.retrieval import ToolRetriever, document, retriever_for, select_tools, split_name
-from f1.planner.retrieval import cache, encoder
+from f1.planner.retrieval import ToolRetriever, cache, document, encoder, retriever_for, select_tools, split_name
 from f1.planner.retrieval.bm25 import BM25Index
 from f1.planner.retrieval.text import clauses, terms
 from f1.tools import ToolSpec
@@ -228,7 +227,7 @@ def test_index_is_cached_in_memory_and_on_disk():
     counting = CountingEncoder()
     first = ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
     assert first.index_source == "built" and counting.calls == [len(CATALOGUE)]
-    assert len(list((cache.cache_dir()).glob("*.npy"))) == 1
+    assert len(list((cache.embeddings_dir()).glob("*.npy"))) == 1
 
     second = ToolRetriever(list(CATALOGUE), method="embedding", encoder=counting, persist=True)
     assert second.index_source == "memory" and counting.calls == [len(CATALOGUE)]
@@ -247,7 +246,7 @@ def test_a_client_tool_set_is_cached_in_memory_only():
     first = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
     second = ToolRetriever(CATALOGUE, method="embedding", encoder=counting)
     assert (first.index_source, second.index_source) == ("built", "memory") and counting.calls == [len(CATALOGUE)]
-    assert not cache.cache_dir().exists() or not list(cache.cache_dir().iterdir())
+    assert not cache.embeddings_dir().exists() or not list(cache.embeddings_dir().iterdir())
 
 
 def test_memory_cache_is_bounded_in_bytes(monkeypatch):
@@ -264,7 +263,7 @@ def test_memory_cache_is_bounded_in_bytes(monkeypatch):
 def test_disk_cache_evicts_the_least_recently_used_files(monkeypatch):
     counting = CountingEncoder()
     monkeypatch.setattr(cache, "DISK_BYTES", 2 * len(CATALOGUE) * 64 * 4 + 1024)  # two sets and change
-    folder = cache.cache_dir()
+    folder = cache.embeddings_dir()
     ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
     (oldest,) = folder.glob("*.npy")
     os.utime(oldest, (1, 1))  # long unused
@@ -277,7 +276,7 @@ def test_disk_cache_evicts_the_least_recently_used_files(monkeypatch):
 def test_unreadable_disk_cache_is_rebuilt(caplog):
     counting = CountingEncoder()
     ToolRetriever(CATALOGUE, method="embedding", encoder=counting, persist=True)
-    (path,) = cache.cache_dir().glob("*.npy")
+    (path,) = cache.embeddings_dir().glob("*.npy")
     path.write_bytes(b"not an npy file")
     cache.clear_memory()
     with caplog.at_level(logging.WARNING):

@@ -14,8 +14,7 @@ import openai
 import pytest
 
 from f1.engine import Engine
-from f1.planner.backends import Chunk, ScriptedModel
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, Chunk, ModelBackend, ScriptedModel
 from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS, PLAN_EXAMPLES
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
@@ -77,7 +76,7 @@ def reply(messages: Sequence[ChatMessage]) -> str:
     return json.dumps(wanted["plans"][rounds] if rounds < len(wanted["plans"]) else plan())
 
 
-class Backend:
+class Backend(ModelBackend):
     """The scripted model, recording the grammar of each call; a `SLOW` request hangs until cancelled."""
 
     name = "scripted-planner"
@@ -188,7 +187,7 @@ def test_round_trip_with_tool_results(client: openai.OpenAI, backend: Backend) -
     [("auto", True), ("required", True), ({"type": "function", "function": {"name": "get_weather"}}, True), ("auto", False)],
 )
 def test_tool_choice_reaches_the_grammar(client: openai.OpenAI, backend: Backend, tool_choice: Any, parallel: bool) -> None:
-    from f1.planner.planner import PlanRequest
+    from f1.planner import PlanRequest
     from f1.tools import ToolSpec
 
     single = plan((1, "get_weather", {"city": "Paris"}))

@@ -15,8 +15,7 @@ import pytest
 
 from f1.cli import main
 from f1.engine import Engine, EngineConfig
-from f1.planner.backends import Chunk
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, Chunk, ModelBackend
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
 
@@ -27,7 +26,7 @@ TOOLS = [
 ]  # fmt: skip
 
 
-class EmptyPlans:
+class EmptyPlans(ModelBackend):
     """Plans nothing and answers "ok"; records the tools each plan prompt listed."""
 
     name = "planner"

@@ -22,8 +22,7 @@ import pytest
 from starlette.applications import Starlette
 
 from f1.engine import Engine
-from f1.planner.backends import Chunk
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, Chunk, ModelBackend
 from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS
 from f1.schemas import schema_validator
 from f1.server import ServerSettings, create_app
@@ -60,7 +59,7 @@ def structured(schema: dict[str, Any]) -> str:
     return next((text for text in SMALL_VALUES if validator.is_valid(json.loads(text))), "{}")
 
 
-class ScriptedPlanner:
+class ScriptedPlanner(ModelBackend):
     """`reply` in 16-character chunks (under an output grammar, a small value of its schema). It keeps nothing
     between requests: the soak measures the server's memory."""
 

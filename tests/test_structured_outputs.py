@@ -18,8 +18,7 @@ from f1.decoding.lark import UNENFORCEABLE, LarkWriter
 from f1.engine import Engine
 from f1.errors import F1Error, ModelError
 from f1.output import ANY_OBJECT, OutputFormat
-from f1.planner.backends import Chunk, ScriptedModel
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, Chunk, ModelBackend, ScriptedModel
 from f1.planner.prompt import ANSWER_INSTRUCTIONS, JOIN_INSTRUCTIONS
 from f1.server import ServerSettings, create_app
 from f1.server.background import serve_in_thread
@@ -130,7 +129,7 @@ def test_an_invalid_schema_is_an_f1_error() -> None:
 # Engine.solve(..., output=Model) ---------------------------------------------------------------------------------
 
 
-class Recording:
+class Recording(ModelBackend):
     """A scripted model that records the grammar and the system prompt of each call."""
 
     name = "recording"

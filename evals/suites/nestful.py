@@ -21,14 +21,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, fraction, share, window
+from evals.engine_adapter import EngineFactory, plan_with
+from evals.suites.nestful_scorer import ItemScore, calculate_scores, score_item
 from f1.errors import F1Error, ToolSpecError
 from f1.plan import Plan, Step, parse_ref, validate_plan
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage
 from f1.tools import ToolSpec, normalize_schema
 from f1.tools.spec import refuse_unread_keys
-from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, fraction, share, window
-from evals.engine_adapter import plan_with
-from evals.suites.nestful_scorer import ItemScore, calculate_scores, score_item
 
 RESULT = "var_result"
 _GOLD_REF = re.compile(r"^\$(var\d+)((?:\.[A-Za-z0-9_\-]+|\[\d+\])*)\$$")
@@ -198,7 +198,7 @@ class NestfulSuite:
     async def oracle(self, item: Item) -> Prediction:
         return self._prediction(gold_plan(item.data["output"]))
 
-    async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
+    async def predict(self, factory: EngineFactory, item: Item, *, constrained: bool) -> Prediction:
         messages = [ChatMessage(role="user", content=item.data["input"])]
         plan, error = await plan_with(factory, messages, self.tools(), constrained=constrained)
         if plan is None:

@@ -26,13 +26,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evals.core import (
+    EvalError,
+    Item,
+    ItemResult,
+    Prediction,
+    as_fractions,
+    data_file,
+    f1_score,
+    fraction,
+    share,
+    window,
+)
+from evals.engine_adapter import EngineFactory, plan_with
 from f1.errors import F1Error
 from f1.plan import Plan, Step, parse_ref, validate_plan
-from f1.planner.messages import ChatMessage
-from f1.planner.retrieval import ToolRetriever, retriever_for
+from f1.planner import ChatMessage, ToolRetriever, retriever_for
 from f1.tools import ToolSpec
-from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, f1_score, fraction, share, window
-from evals.engine_adapter import plan_with
 
 SPLITS = ("dev", "test_in_domain")
 SETTINGS = ("catalogue", "candidates")
@@ -133,7 +143,7 @@ class SealSuite:
         plan = self.gold_plan(item.data["calling"])
         return self._prediction(plan, [spec.name for spec in self.candidates(item)])
 
-    async def predict(self, factory: Any, item: Item, *, constrained: bool) -> Prediction:
+    async def predict(self, factory: EngineFactory, item: Item, *, constrained: bool) -> Prediction:
         candidates = self.candidates(item)
         names = [spec.name for spec in candidates]
         messages = [ChatMessage(role="user", content=item.data["query"])]

@@ -36,10 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from f1.decoding.generate import GenerationStats, generate
     from f1.decoding.grammar import plan_grammar
-    from f1.planner.backends.local import prompt_ids
-    from f1.planner.messages import ChatMessage
-    from f1.planner.prompt import plan_messages
-    from f1.planner.weights import load_model
+    from f1.planner import ChatMessage, load_model, plan_messages, prompt_ids
 
     loaded = load_model(args.model)
     rows = []

@@ -22,7 +22,7 @@ import statistics
 import time
 from typing import Any
 
-from f1.errors import F1Error
+from f1.errors import F1Error, StartupError
 
 PLAN = {"steps": [{"id": 1, "tool": "get_weather", "args": {"city": "Paris"}},
                   {"id": 2, "tool": "get_weather", "args": {"city": "London"}},
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     child.start()
     try:
         if not receiver.poll(60):
-            raise F1Error("the benchmark server did not start within 60 s")
+            raise StartupError("the benchmark server did not start within 60 s")
         url = receiver.recv()
         return anyio.run(_measure, _engine(replies), url, child.pid, args)
     finally:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _engine(replies: int) -> Any:
     from f1.engine import Engine
-    from f1.planner.backends import ScriptedModel
+    from f1.planner import ScriptedModel
 
     return Engine(model=ScriptedModel([json.dumps(PLAN)] * replies, chunk_size=16))
 
@@ -91,7 +91,7 @@ async def _measure(engine: Any, url: str, server_pid: int, args: argparse.Namesp
     import anyio
     import httpx
 
-    from f1.planner.messages import ChatMessage
+    from f1.planner import ChatMessage
     from f1.tools import ToolSpec
 
     messages = [ChatMessage(role="user", content=MESSAGES[0]["content"])]

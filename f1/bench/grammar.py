@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from f1.errors import F1Error, ToolSpecError
+from f1.errors import ConfigError, F1Error, GrammarError, ToolSpecError
 from f1.tools.spec import ToolSpec
 
 TARGETS = {"cold_s_at_500": 0.2, "cached_ms": 1.0, "mask_fraction_of_decode_step": 0.02}
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = [int(size) for size in args.sizes.split(",")]
     if args.engine == "outlines":
         if not args.outlines_core:
-            raise F1Error("the outlines engine takes minutes to hours per grammar at 100+ tools; pass --outlines-core")
+            raise ConfigError("the outlines engine takes minutes to hours per grammar at 100+ tools; pass --outlines-core")
         sizes = [size for size in sizes if size <= 10] or [10]
     catalogue = seal_catalogue()
     model, tokenizer = _model_and_tokenizer(args)
@@ -132,7 +132,7 @@ def _measure(engine: Any, tokenizer: Any, tools: list[ToolSpec], step_s: float |
         matcher.mask_logits(logits)
         masks.append(time.perf_counter() - started)
         if not matcher.consume([token]):
-            raise F1Error(f"the sample plan does not fit the grammar at token {token}")
+            raise GrammarError(f"the sample plan does not fit the grammar at token {token}")
     mean = statistics.mean(masks)
     return {
         "tools": len(tools),
@@ -148,7 +148,7 @@ def _measure(engine: Any, tokenizer: Any, tools: list[ToolSpec], step_s: float |
 
 
 def _model_and_tokenizer(args: argparse.Namespace) -> tuple[Any, Any]:
-    from f1.planner.weights import load_model
+    from f1.planner import load_model
 
     loaded = load_model(args.model)
     return (None if args.no_model else loaded.model), loaded.tokenizer

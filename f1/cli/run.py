@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from f1.engine import Engine, EngineConfig
-    from f1.planner.numeric import ENV, choose_path
+    from f1.planner import NUMERIC_PATH_ENV, LocalModel, choose_path
     from f1.tools.catalog import load_tools
 
     overrides: dict[str, Any] = {}
@@ -43,11 +43,11 @@ def run(args: argparse.Namespace) -> int:
     if args.max_tools is not None:
         overrides["max_tools_in_prompt"] = args.max_tools
     if args.numeric is not None:
-        os.environ[ENV] = choose_path(args.numeric)  # checked before anything loads; read by local models
+        os.environ[NUMERIC_PATH_ENV] = choose_path(args.numeric)  # checked before anything loads; read by local models
     engine = Engine(load_tools(args.tools), model=args.model, config=EngineConfig(**overrides))
     if args.json or not sys.stdout.isatty():
         solution = engine.solve(args.task)
-        model = {"name": engine.model.name, "numeric": getattr(engine.model, "numeric", None)}
+        model = {"name": engine.model.name, "numeric": engine.model.numeric if isinstance(engine.model, LocalModel) else None}
         print(json.dumps({**solution.to_dict(), "model": model}, default=str) if args.json else solution.answer)
         return 0
     from f1.cli._live import LiveRun

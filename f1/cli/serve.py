@@ -11,7 +11,7 @@ import sys
 
 from f1.cli import DefaultsHelp, bounded_int
 from f1.cli.run import TOOLS_HELP
-from f1.errors import F1Error
+from f1.errors import ConfigError, StartupError
 
 API_KEY_ENV = "F1_SERVER_API_KEY"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -57,9 +57,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError:
-        raise F1Error("f1 serve needs the server extra: pip install 'f1[server]'") from None
-    import anyio
-
+        raise ConfigError("f1 serve needs the server extra: pip install 'f1[server]'") from None
     from f1.engine import Engine, EngineConfig
     from f1.server import ServerSettings, create_app
     from f1.server.errors import redact
@@ -67,9 +65,9 @@ def serve(args: argparse.Namespace) -> int:
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     if api_key and args.no_auth:
-        raise F1Error(f"--no-auth and an API key (--api-key or ${API_KEY_ENV}) contradict each other: pick one")
+        raise ConfigError(f"--no-auth and an API key (--api-key or ${API_KEY_ENV}) contradict each other: pick one")
     if not api_key and not args.no_auth and not is_loopback(args.host):
-        raise F1Error(
+        raise ConfigError(
             f"--host {args.host} is reachable from other machines: set --api-key (or ${API_KEY_ENV}), "
             "or pass --no-auth to serve it without one"
         )
@@ -91,22 +89,19 @@ def serve(args: argparse.Namespace) -> int:
 
         engine = Engine(load_tools(args.tools), model=args.model, config=config)
         if not engine.registry:
-            raise F1Error(f"--tools {args.tools!r} has specs but no implementations: compound mode needs runnable tools")
+            raise ConfigError(f"--tools {args.tools!r} has specs but no implementations: compound mode needs runnable tools")
         if len(engine.registry) < len(engine.specs):
             missing = sorted(set(engine.specs) - set(engine.registry))
-            raise F1Error(f"--tools {args.tools!r}: no implementation for {', '.join(missing)}")
+            raise ConfigError(f"--tools {args.tools!r}: no implementation for {', '.join(missing)}")
     else:
         engine = Engine(model=args.model, config=config)
     app = create_app(engine, settings)
     if app.state.withheld_tools:
         if len(app.state.withheld_tools) == len(engine.registry):
-            raise F1Error(f"--tools {args.tools!r}: every tool may write; pass --allow-write-tools to serve them")
+            raise ConfigError(f"--tools {args.tools!r}: every tool may write; pass --allow-write-tools to serve them")
         withheld = ", ".join(app.state.withheld_tools)
         print(f"f1 serve: not serving {withheld} (tools that may write need --allow-write-tools)", file=sys.stderr)
-    load = getattr(engine.model, "loaded", None)  # local models load lazily; load now, before the port opens
-    if load is not None:
-        print(f"f1 serve: loading {engine.model.name} ...", file=sys.stderr)
-        anyio.run(load)
+    # the app's lifespan loads the model before the port opens
     print(f"f1 serve: http://{args.host}:{args.port}/v1 serving {', '.join(app.state.served)}", file=sys.stderr)
     # f1's access log (a line per request, with the model and its tools) replaces uvicorn's
     limit_malloc_arenas()  # a long-running server: memory must not grow with its thread pool (f1/server/memory.py)
@@ -132,4 +127,4 @@ def check_listenable(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
     except OSError as exc:
-        raise F1Error(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from f1.cli import DefaultsHelp, bounded_int
 from f1.cli.run import TOOLS_HELP
-from f1.errors import F1Error
+from f1.errors import ConfigError, ToolSpecError
 from f1.schemas import schema_validator
 from f1.tools.catalog import SPECS_DIR, export_specs, load_tools, specs_of
 from f1.tools.spec import ToolSpec
@@ -69,7 +69,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from f1.planner.retrieval import retriever_for
+    from f1.planner import retriever_for
 
     _print_rows(retriever_for(_specs(args.tools), persist=True).search(args.query, args.k))  # a named catalogue
     return 0
@@ -81,7 +81,7 @@ def _show(args: argparse.Namespace) -> int:
     if spec is None:
         close = difflib.get_close_matches(args.name, list(specs), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise F1Error(f"no tool named {args.name!r} in {args.tools!r}{hint}")
+        raise ConfigError(f"no tool named {args.name!r} in {args.tools!r}{hint}")
     data = {"f1": spec.model_dump(mode="json"), "openai": spec.to_openai(), "bfcl": spec.to_bfcl()}[args.format]
     print(json.dumps(data, indent=2, ensure_ascii=False))
     return 0
@@ -96,7 +96,7 @@ def _validate(args: argparse.Namespace) -> int:
         for error in schema_validator(spec.parameters).iter_errors(example)
     ]
     if problems:
-        raise F1Error(f"{len(problems)} problem(s) in {args.path}:\n  " + "\n  ".join(problems))
+        raise ToolSpecError(f"{len(problems)} problem(s):\n  " + "\n  ".join(problems), source=args.path)
     examples = sum(len(spec.examples) for spec in specs)
     print(f"{args.path}: {len(specs)} valid tool specs, {examples} examples")
     return 0

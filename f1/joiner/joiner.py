@@ -10,11 +10,7 @@ from pydantic import BaseModel
 
 from f1.decoding.grammar import joiner_grammar
 from f1.plan import Plan
-from f1.planner.backends.base import ModelBackend
-from f1.planner.complete import complete
-from f1.planner.events import Usage
-from f1.planner.messages import ChatMessage
-from f1.planner.prompt import join_messages
+from f1.planner import ChatMessage, ModelBackend, Usage, complete, join_messages
 from f1.scheduler.trace import Trace
 
 

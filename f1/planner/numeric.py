@@ -24,7 +24,7 @@ from f1.errors import ModelError
 
 NumericPath = Literal["torch-cuda-bf16", "onnx-int8", "onnx-int4", "torch-cpu-bf16", "torch-cpu-fp32"]
 NUMERIC_PATHS: tuple[NumericPath, ...] = get_args(NumericPath)
-ENV = "F1_NUMERIC_PATH"
+NUMERIC_PATH_ENV = "F1_NUMERIC_PATH"
 
 
 @cache
@@ -63,7 +63,7 @@ def available_paths() -> list[NumericPath]:
 def choose_path(requested: str | None = None, *, known_model: bool = True) -> NumericPath:
     """The path to run: `requested` (or `$F1_NUMERIC_PATH`) when given, else the fastest this machine has.
     An ONNX path is chosen by default only for known models, whose export was checked against bf16."""
-    requested = requested or os.environ.get(ENV) or None
+    requested = requested or os.environ.get(NUMERIC_PATH_ENV) or None
     if requested is not None:
         if requested not in NUMERIC_PATHS:
             raise ModelError(f"unknown numeric path {requested!r}; choose one of {', '.join(NUMERIC_PATHS)}")

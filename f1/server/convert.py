@@ -10,7 +10,7 @@ from typing import Any
 from f1.cache import BoundedCache
 from f1.errors import F1Error, ToolSpecError
 from f1.output import ANY_OBJECT, OutputFormat
-from f1.planner.messages import ChatMessage, ToolCall
+from f1.planner import ChatMessage, ToolCall
 from f1.server.errors import APIError
 from f1.server.responses_wire import FunctionTool, InputText
 from f1.server.wire import (
@@ -19,10 +19,10 @@ from f1.server.wire import (
     JSONSchemaFormat,
     Message,
     ResponseFormat,
-    ToolChoice,
-    TextPart,
+    TextContentPart,
     ToolMessage,
     WireTool,
+    WireToolChoice,
 )
 from f1.tools.spec import ToolSpec
 
@@ -92,7 +92,7 @@ def _spec(entry: str) -> ToolSpec:
 _SPECS: BoundedCache[ToolSpec] = BoundedCache(max_bytes=4 * 1024 * 1024)
 
 
-def to_tool_choice(choice: ToolChoice | None, specs: Sequence[ToolSpec]) -> str | dict[str, Any]:
+def to_tool_choice(choice: WireToolChoice | None, specs: Sequence[ToolSpec]) -> str | dict[str, Any]:
     """The tool choice the engine enforces; `required` or a named function need tools, and a known name."""
     if choice is None or choice == "auto":
         return "auto" if specs else "none"
@@ -142,6 +142,6 @@ def parse_arguments(call_id: str, name: str, arguments: str, param: str) -> Tool
     return ToolCall(id=call_id, name=name, arguments=decoded)
 
 
-def plain_text(content: str | Sequence[TextPart | InputText]) -> str:
+def plain_text(content: str | Sequence[TextContentPart | InputText]) -> str:
     """A message's text: the string, or its text parts joined."""
     return content if isinstance(content, str) else "".join(part.text for part in content)

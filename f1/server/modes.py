@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 
 from f1.output import OutputFormat
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage
 from f1.server import answers
 from f1.server.convert import to_specs, to_tool_choice
 from f1.server.errors import APIError, shorten
 from f1.server.responses_wire import FunctionTool
-from f1.server.wire import ToolChoice, WireTool
+from f1.server.wire import WireTool, WireToolChoice
 
 if TYPE_CHECKING:
     from f1.engine import Engine
@@ -51,7 +51,7 @@ class Modes:
         messages: list[ChatMessage],
         *,
         tools: Sequence[WireTool | FunctionTool] | None,
-        tool_choice: ToolChoice | None,
+        tool_choice: WireToolChoice | None,
         parallel_tool_calls: bool | None,
         output: OutputFormat | None,
     ) -> Answer:

@@ -9,14 +9,15 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from f1 import __version__
-from f1.planner.events import Usage
+from f1.planner import Usage
 from f1.server.answers import CallPart, EndPart, Part, TextPart
 from f1.server.wire import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
     ChunkChoice,
-    Delta,
+    ChunkDelta,
+    CompletionUsage,
     ErrorBody,
     ErrorResponse,
     FinishReason,
@@ -26,7 +27,6 @@ from f1.server.wire import (
     ToolCallDelta,
     WireToolCall,
 )
-from f1.server.wire import Usage as WireUsage
 
 FINGERPRINT = f"fp_f1_{__version__}"
 DONE = b"data: [DONE]\n\n"
@@ -41,8 +41,8 @@ class Header:
     created: int = field(default_factory=lambda: int(time.time()))
 
 
-def wire_usage(usage: Usage) -> WireUsage:
-    return WireUsage(
+def wire_usage(usage: Usage) -> CompletionUsage:
+    return CompletionUsage(
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens
     )
 
@@ -80,7 +80,7 @@ async def events(
     `fragment`-character pieces), the finish chunk, the usage chunk if asked for, and ``[DONE]``."""
 
     def chunk(
-        delta: Delta | None,
+        delta: ChunkDelta | None,
         *,
         finish_reason: FinishReason | None = None,
         usage: Usage | None = None,
@@ -98,24 +98,24 @@ async def events(
         )
         return b"data: " + body.model_dump_json(exclude_none=True).encode() + b"\n\n"
 
-    def call_delta(call: CallPart, **function: str) -> Delta:
-        return Delta(tool_calls=[ToolCallDelta(index=call.index, function=FunctionDelta(**function))])
+    def call_delta(call: CallPart, **function: str) -> ChunkDelta:
+        return ChunkDelta(tool_calls=[ToolCallDelta(index=call.index, function=FunctionDelta(**function))])
 
-    yield chunk(Delta(role="assistant", content=""))
+    yield chunk(ChunkDelta(role="assistant", content=""))
     async with aclosing(parts):
         async for part in parts:
             if isinstance(part, TextPart):
                 if part.text:
-                    yield chunk(Delta(content=part.text))
+                    yield chunk(ChunkDelta(content=part.text))
             elif isinstance(part, CallPart):
                 opening = ToolCallDelta(
                     index=part.index, id=part.id, type="function", function=FunctionDelta(name=part.name, arguments="")
                 )
-                yield chunk(Delta(tool_calls=[opening]))
+                yield chunk(ChunkDelta(tool_calls=[opening]))
                 for start in range(0, len(part.arguments), fragment):
                     yield chunk(call_delta(part, arguments=part.arguments[start : start + fragment]))
             else:
-                yield chunk(Delta(), finish_reason=part.finish_reason, end=part)
+                yield chunk(ChunkDelta(), finish_reason=part.finish_reason, end=part)
                 if include_usage:
                     yield chunk(None, usage=part.usage)
     yield DONE

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from f1.output import ANY_OBJECT, OutputFormat
-from f1.planner.messages import ChatMessage
+from f1.planner import ChatMessage
 from f1.server.convert import output_of, parse_arguments, plain_text
 from f1.server.errors import APIError
 from f1.server.responses_wire import (
@@ -24,7 +24,7 @@ from f1.server.responses_wire import (
     TextFormatJSONObject,
     TextFormatText,
 )
-from f1.server.wire import NamedFunction, NamedToolChoice, ToolChoice
+from f1.server.wire import NamedFunction, NamedToolChoice, WireToolChoice
 
 ITEMS: TypeAdapter[list[InputItem]] = TypeAdapter(list[InputItem])
 
@@ -69,7 +69,7 @@ def to_messages(stored: Sequence[InputItem], given: Sequence[InputItem], instruc
     return messages
 
 
-def to_tool_choice(choice: Any) -> ToolChoice | None:
+def to_tool_choice(choice: Any) -> WireToolChoice | None:
     """The chat form of a Responses tool choice (a named function is flat here)."""
     if choice is None or isinstance(choice, str):
         return choice  # type: ignore[no-any-return]

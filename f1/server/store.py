@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 
-from f1.errors import F1Error
+from f1.errors import ConfigError
 
 DEFAULT_MAX_RESPONSES = 10_000
 DEFAULT_TTL = 30 * 24 * 3600.0  # seconds: OpenAI keeps responses 30 days
@@ -55,7 +55,7 @@ class SQLiteResponseStore:
         self, path: str | Path, *, max_responses: int = DEFAULT_MAX_RESPONSES, ttl: float = DEFAULT_TTL
     ) -> None:
         if max_responses < 1 or ttl <= 0:
-            raise F1Error(f"a response store needs max_responses >= 1 and ttl > 0, not {max_responses} and {ttl}")
+            raise ConfigError(f"a response store needs max_responses >= 1 and ttl > 0, not {max_responses} and {ttl}")
         self.path = Path(path).expanduser()
         self.max_responses = max_responses
         self.ttl = ttl
@@ -69,7 +69,7 @@ class SQLiteResponseStore:
             )
             self._db.execute("CREATE INDEX IF NOT EXISTS responses_created ON responses (created)")
         except (OSError, sqlite3.Error) as exc:
-            raise F1Error(f"cannot open the response store {self.path}: {exc}") from None
+            raise ConfigError(f"cannot open the response store {self.path}: {exc}") from None
 
     async def get(self, response_id: str) -> StoredResponse | None:
         return await anyio.to_thread.run_sync(self._get, response_id)
@@ -117,6 +117,6 @@ class SQLiteResponseStore:
 
 def default_store_path() -> Path:
     """`<f1 cache folder>/responses.sqlite` ($F1_CACHE_DIR, by default ~/.cache/f1)."""
-    from f1.planner.weights import cache_root
+    from f1.planner import cache_root
 
     return cache_root() / "responses.sqlite"

@@ -20,14 +20,14 @@ class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class TextPart(Lenient):
+class TextContentPart(Lenient):
     """A text content part (the only kind of part f1 reads)."""
 
     type: Literal["text"]
     text: str
 
 
-Content = str | list[TextPart]
+Content = str | list[TextContentPart]
 
 
 class FunctionCall(Lenient):
@@ -95,7 +95,7 @@ class NamedToolChoice(Lenient):
     function: NamedFunction
 
 
-ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
+WireToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
 class StreamOptions(Lenient):
@@ -137,7 +137,7 @@ class ChatCompletionRequest(Lenient):
     model: str
     messages: list[Message] = Field(min_length=1)
     tools: list[WireTool] | None = None
-    tool_choice: ToolChoice | None = None
+    tool_choice: WireToolChoice | None = None
     parallel_tool_calls: bool | None = None
     stream: bool | None = False
     stream_options: StreamOptions | None = None
@@ -153,7 +153,7 @@ class ChatCompletionRequest(Lenient):
 
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
-    ChatCompletionRequest, SystemMessage, UserMessage, AssistantMessage, ToolMessage, TextPart, WireToolCall,
+    ChatCompletionRequest, SystemMessage, UserMessage, AssistantMessage, ToolMessage, TextContentPart, WireToolCall,
     FunctionCall, WireTool, FunctionDefinition, NamedToolChoice, StreamOptions, JSONSchemaResponseFormat,
     JSONSchemaFormat,
 )  # fmt: skip
@@ -165,7 +165,7 @@ FORMAT_TYPES = frozenset({"text", "json_object", "json_schema"})  # the tags of 
 # Responses --------------------------------------------------------------------------------------------------
 
 
-class Usage(BaseModel):
+class CompletionUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
@@ -198,7 +198,7 @@ class ChatCompletion(BaseModel):
     model: str
     system_fingerprint: str
     choices: list[Choice]
-    usage: Usage
+    usage: CompletionUsage
     f1_trace: dict[str, Any] | None = None
     f1_tools_shown: list[str] | None = None
 
@@ -215,7 +215,7 @@ class ToolCallDelta(BaseModel):
     function: FunctionDelta
 
 
-class Delta(BaseModel):
+class ChunkDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
@@ -223,7 +223,7 @@ class Delta(BaseModel):
 
 class ChunkChoice(BaseModel):
     index: int = 0
-    delta: Delta
+    delta: ChunkDelta
     finish_reason: FinishReason | None = None
     logprobs: None = None
 
@@ -237,7 +237,7 @@ class ChatCompletionChunk(BaseModel):
     model: str
     system_fingerprint: str
     choices: list[ChunkChoice]
-    usage: Usage | None = None
+    usage: CompletionUsage | None = None
     f1_trace: dict[str, Any] | None = None
     f1_tools_shown: list[str] | None = None
 

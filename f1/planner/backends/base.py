@@ -25,7 +25,9 @@ class Chunk:
 
 @runtime_checkable
 class ModelBackend(Protocol):
-    """Streams a completion for chat messages, constrained by `grammar` when one is given."""
+    """Streams a completion for chat messages, constrained by `grammar` when one is given. A backend subclasses
+    this protocol, and so gets the lifecycle's no-op defaults: `load()` before the first request (a server calls it
+    before it listens), `aclose()` when done (what it holds open: connections)."""
 
     name: str
 
@@ -39,3 +41,11 @@ class ModelBackend(Protocol):
     ) -> AsyncIterator[Chunk]:
         """Yield the completion as it is generated. Must be cancellable (anyio) at any chunk."""
         ...
+
+    async def load(self) -> None:
+        """Make the first `stream` fast (load weights, ...); `stream` loads on its own when this was not called."""
+        return None  # a body, so that subclasses inherit this default (an empty one would be abstract)
+
+    async def aclose(self) -> None:
+        """Release what the backend holds open; it may be used again afterwards (it reopens what it needs)."""
+        return None

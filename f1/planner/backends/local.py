@@ -19,7 +19,7 @@ import anyio.to_thread
 
 from f1.decoding.generate import GenerationStats, PrefixCache, generate, prepare_vocabulary
 from f1.decoding.prefix_store import DiskPrefixStore
-from f1.planner.backends.base import Chunk
+from f1.planner.backends.base import Chunk, ModelBackend
 from f1.planner.messages import ChatMessage
 from f1.planner.numeric import choose_path
 from f1.planner.weights import KNOWN_MODELS, LoadedModel, cache_root, check_spec, load_model, load_tokenizer
@@ -102,7 +102,7 @@ def stable_prefix(tokenizer: Any, messages: Sequence[ChatMessage], ids: Sequence
     return len(head) if list(ids[: len(head)]) == head else 0
 
 
-class LocalModel:
+class LocalModel(ModelBackend):
     """A model from `weights.load_model(spec, numeric)` on its numeric path (`f1.planner.numeric`; by default the
     fastest this machine has), decoding with the `engine` grammar engine.
 
@@ -115,6 +115,9 @@ class LocalModel:
         self.engine = engine
         self.name = check_spec(spec)
         self.numeric = choose_path(numeric, known_model=spec == "default" or spec in KNOWN_MODELS)
+
+    async def load(self) -> None:
+        await self.loaded()
 
     async def loaded(self) -> LoadedModel:
         """The loaded model (on first use loading it in a worker thread, and the tokenizer's vocabulary for the

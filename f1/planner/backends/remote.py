@@ -8,8 +8,10 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from f1.errors import ModelError
-from f1.planner.backends.base import Chunk
+from anyio.lowlevel import RunVar
+
+from f1.errors import ModelError, UpstreamError
+from f1.planner.backends.base import Chunk, ModelBackend
 from f1.planner.messages import ChatMessage
 
 if TYPE_CHECKING:
@@ -18,18 +20,6 @@ if TYPE_CHECKING:
     from f1.decoding.grammar import Grammar
 
 _SSE_FIELDS = ("data:", "event:", "id:", "retry:", ":")
-_EXCERPT = 200
-
-
-class UpstreamError(ModelError):
-    """A reply of the upstream server that f1 cannot use. `summary` says where and what (``URL: HTTP 500``);
-    `reply` is an excerpt of what the server sent, kept apart so that a caller can leave it out (the OpenAI
-    endpoint does: it may hold the upstream's internals)."""
-
-    def __init__(self, summary: str, reply: str) -> None:
-        self.summary = summary
-        self.reply = reply[:_EXCERPT]
-        super().__init__(f"{summary}: {self.reply}")
 
 
 def openai_message(message: ChatMessage) -> dict[str, Any]:
@@ -53,8 +43,9 @@ def response_format(grammar: Grammar | None) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": {"name": name, "schema": grammar.json_schema, "strict": False}}
 
 
-class RemoteModel:
-    """Chat completions from `base_url` (e.g. "http://localhost:8000/v1") for `model`, streamed."""
+class RemoteModel(ModelBackend):
+    """Chat completions from `base_url` (e.g. "http://localhost:8000/v1") for `model`, streamed over one httpx
+    client that keeps its connections (one per event loop: a connection cannot cross loops); `aclose` closes it."""
 
     def __init__(
         self,
@@ -70,6 +61,7 @@ class RemoteModel:
         self.api_key = api_key
         self.timeout = timeout
         self.transport = transport
+        self._client: RunVar[httpx.AsyncClient | None] = RunVar(f"f1-remote-{id(self)}", default=None)
 
     async def stream(
         self,
@@ -89,22 +81,37 @@ class RemoteModel:
         }
         if (fmt := response_format(grammar)) is not None:
             body["response_format"] = fmt
-        import httpx
-
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         url = f"{self.base_url}/chat/completions"
+        import httpx  # here: importing it takes a tenth of a second that only remote models need
+
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport, headers=headers) as client:
-                async with client.stream("POST", url, json=body) as response:
-                    if response.status_code >= 400:
-                        text = (await response.aread()).decode(errors="replace")
-                        raise UpstreamError(f"{url}: HTTP {response.status_code}", text)
-                    async for chunk in _chunks(url, response):
-                        yield chunk
+            async with self.client().stream("POST", url, json=body) as response:
+                if response.status_code >= 400:
+                    text = (await response.aread()).decode(errors="replace")
+                    raise UpstreamError(f"{url}: HTTP {response.status_code}", text)
+                async for chunk in _chunks(url, response):
+                    yield chunk
         except httpx.TimeoutException as exc:
             raise ModelError(f"{url}: no answer within {self.timeout:g} s ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
             raise ModelError(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+    def client(self) -> httpx.AsyncClient:
+        """This event loop's client, opened on first use."""
+        client = self._client.get()
+        if client is None:
+            import httpx
+
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            client = httpx.AsyncClient(timeout=self.timeout, transport=self.transport, headers=headers)
+            self._client.set(client)
+        return client
+
+    async def aclose(self) -> None:
+        client = self._client.get()
+        if client is not None:
+            self._client.set(None)
+            await client.aclose()
 
 
 async def _chunks(url: str, response: httpx.Response) -> AsyncIterator[Chunk]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from f1.errors import ModelError
-from f1.planner.backends.base import Chunk
+from f1.planner.backends.base import Chunk, ModelBackend
 from f1.planner.messages import ChatMessage
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 Reply = str | Callable[[Sequence[ChatMessage]], str]
 
 
-class ScriptedModel:
+class ScriptedModel(ModelBackend):
     """Replies with the next scripted text (or the text a function makes of the messages), in small chunks.
 
     `delay` seconds pass between chunks, to mimic decoding time.

@@ -30,7 +30,7 @@ DISK_BYTES = 256 * 1024 * 1024
 _memory: BoundedCache[np.ndarray] = BoundedCache(max_bytes=MEMORY_BYTES, max_entries=32)
 
 
-def cache_dir() -> Path:
+def embeddings_dir() -> Path:
     """Where embeddings are kept between runs: `<f1 cache folder>/retrieval`."""
     return cache_root() / "retrieval"
 
@@ -68,7 +68,7 @@ def clear_memory() -> None:
 
 
 def _load(key: str, rows: int) -> np.ndarray | None:
-    path = cache_dir() / f"{key}.npy"
+    path = embeddings_dir() / f"{key}.npy"
     if not path.exists():
         return None
     try:
@@ -84,7 +84,7 @@ def _load(key: str, rows: int) -> np.ndarray | None:
 
 
 def _save(key: str, array: np.ndarray) -> None:
-    path = cache_dir() / f"{key}.npy"
+    path = embeddings_dir() / f"{key}.npy"
     tmp = path.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
