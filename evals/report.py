@@ -13,19 +13,55 @@ from evals.stats import wilson_interval
 MAX_LISTED = 500
 
 
+SECONDS_PER_ITEM = "seconds_per_item_s"
+ENGINE = "engine"
+BASELINE_PREFIX = "baseline"
+
+
 def build_report(suite: Suite, runs: Mapping[str, Sequence[ItemResult]]) -> dict[str, Any]:
-    """The report: metrics per predictor (with the shares of items behind the accuracies), and per predictor the
-    items that failed (with the benchmark's error)."""
+    """The report: metrics per predictor (with the shares of items behind the accuracies, and the mean wall time
+    of an item, `seconds_per_item_s`), per predictor the items that failed (with the benchmark's error), and the
+    engine against the stronger plain baseline (`baseline_comparison`) when both ran."""
     failures = {name: _failures(results) for name, results in runs.items()}
-    return {
+    report: dict[str, Any] = {
         "suite": suite.name,
         "main_metric": suite.main_metric,
         "items": {name: len(results) for name, results in runs.items()},
-        "metrics": {name: suite.summarize(results) for name, results in runs.items()},
+        "metrics": {name: suite.summarize(results) | _seconds(results) for name, results in runs.items()},
         "proportions": {name: suite.proportions(results) for name, results in runs.items()},
         "failures": {name: listed[:MAX_LISTED] for name, listed in failures.items()},
         "failure_counts": {name: len(listed) for name, listed in failures.items()},
     }
+    comparison = baseline_comparison(report)
+    if comparison:
+        report["baseline_comparison"] = comparison
+    return report
+
+
+def _seconds(results: Sequence[ItemResult]) -> dict[str, float]:
+    return {SECONDS_PER_ITEM: sum(result.seconds for result in results) / len(results)} if results else {}
+
+
+def baseline_comparison(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """For the main metric (and its per-category parts, `accuracy/<category>`): the engine's value, the stronger
+    plain baseline's (the predictors named baseline*), and the difference, engine minus baseline."""
+    metrics: Mapping[str, Mapping[str, float]] = report["metrics"]
+    baselines = [name for name in metrics if name.startswith(BASELINE_PREFIX)]
+    if ENGINE not in metrics or not baselines:
+        return {}
+    main = report["main_metric"]
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in metrics[ENGINE].items():
+        if name != main and not name.startswith(f"{main}/"):
+            continue
+        scored = [
+            (metrics[baseline][name], baseline) for baseline in baselines if metrics[baseline].get(name) is not None
+        ]
+        if value is None or not scored:
+            continue
+        best, stronger = max(scored, key=lambda pair: pair[0])
+        out[name] = {"engine": value, "stronger_baseline": stronger, "baseline": best, "difference": value - best}
+    return out
 
 
 def _failures(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
@@ -33,7 +69,11 @@ def _failures(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
     for result in results:
         failed = result.scores.get("valid") is False or not result.prediction.format_valid or result.prediction.error
         if failed:
-            entry = {"id": result.id, "valid": result.scores.get("valid"), "format_valid": result.prediction.format_valid}
+            entry = {
+                "id": result.id,
+                "valid": result.scores.get("valid"),
+                "format_valid": result.prediction.format_valid,
+            }
             for key in ("error_type", "error"):
                 if result.scores.get(key):
                     entry[key] = _short(result.scores[key])
@@ -82,6 +122,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# {report['suite']}", "", f"Items: {', '.join(f'{k} {v}' for k, v in report['items'].items())}", ""]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += comparison_lines(report)
     for name, listed in report["failures"].items():
         if not listed:
             continue
@@ -93,9 +134,35 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if count > len(listed):
             lines.append(f"| ... | | {count - len(listed)} more in report.json's results files |")
     for key, value in report.items():
-        if key not in ("suite", "main_metric", "items", "metrics", "proportions", "failures", "failure_counts", "per_item_seconds") and value:
+        if key not in _SHOWN and value:
             lines += ["", f"## {key}", "", "```", json.dumps(value, indent=2, default=str)[:4000], "```"]
     return "\n".join(lines) + "\n"
+
+
+def comparison_lines(report: Mapping[str, Any], heading: str = "## engine vs the stronger plain baseline") -> list[str]:
+    """The `baseline_comparison` as a table (none without one), each value with its 95% interval."""
+    comparison = report.get("baseline_comparison")
+    if not comparison:
+        return []
+    lines = ["", heading, "", "| metric | engine | stronger baseline | difference |", "|---|---|---|---|"]
+    for name, row in comparison.items():
+        stronger = row["stronger_baseline"]
+        engine, baseline = metric_cell(report, ENGINE, name), metric_cell(report, stronger, name)
+        lines.append(f"| {name} | {engine} | {stronger}: {baseline} | {row['difference']:+.3f} |")
+    return lines
+
+
+_SHOWN = (
+    "suite",
+    "main_metric",
+    "items",
+    "metrics",
+    "proportions",
+    "failures",
+    "failure_counts",
+    "per_item_seconds",
+    "baseline_comparison",
+)
 
 
 def _cell(text: str) -> str:
@@ -122,7 +189,11 @@ def write_plots(out: Path, report: Mapping[str, Any]) -> list[Path]:
     names = list(dict.fromkeys(name for summary in metrics.values() for name in summary))
     groups = {
         "metrics.png": [
-            n for n in names if not n.endswith("_s") and not n.startswith("num_") and all(0 <= (m.get(n) or 0) <= 1 for m in metrics.values())
+            n
+            for n in names
+            if not n.endswith("_s")
+            and not n.startswith("num_")
+            and all(0 <= (m.get(n) or 0) <= 1 for m in metrics.values())
         ],  # scores: fractions, not counts (NESTFUL's official num_* metrics)
         "times.png": [n for n in names if n.endswith("_s")],
     }
@@ -155,7 +226,9 @@ def _latency_plot(out: Path, suite: str, per_item: Mapping[str, Mapping[str, lis
     for predictor, sides in per_item.items():
         order = sorted(range(len(sides["react"])), key=lambda i: sides["react"][i])
         for side, style in (("react", "--"), ("f1", "-")):
-            axes.plot([sides[side][i] for i in order], style, label=f"{predictor}: {'f1 DAG' if side == 'f1' else 'ReAct'}")
+            axes.plot(
+                [sides[side][i] for i in order], style, label=f"{predictor}: {'f1 DAG' if side == 'f1' else 'ReAct'}"
+            )
     axes.set_xlabel("item (sorted by ReAct time)")
     axes.set_ylabel("seconds")
     axes.set_title(f"{suite}: wall time per item")
