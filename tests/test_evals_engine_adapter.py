@@ -7,6 +7,7 @@ import anyio
 import pytest
 
 from evals.engine_adapter import EngineFactory, RecordingBackend, loose_plan, plan_with
+from evals.react import native_call
 from evals.run import evaluate
 from evals.suites.bfcl import BfclSuite, oracle_plan
 from f1.engine import EngineConfig
@@ -18,16 +19,18 @@ from f1.tools import ToolSpec
 SEARCH = ToolSpec(name="search", description="d", parameters={"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]})
 
 
-def test_bfcl_engine_and_baseline_share_one_model(tmp_path):
+def test_bfcl_engine_and_baselines_share_one_model(tmp_path):
     items = BfclSuite("parallel").items(2)
-    plans = [oracle_plan(item.data["answer"], item.data["functions"]).to_json() for item in items]
-    model = ScriptedModel([*plans, plans[0], "not json", "still not json"])  # the baseline gets one repair round
+    plans = [oracle_plan(item.data["answer"], item.data["functions"]) for item in items]
+    native = ["\n".join(native_call(step.tool, dict(step.args)) for step in plan.steps) for plan in plans]
+    replies = [*(plan.to_json() for plan in plans), native[0], "not a call", '[{"name": "spotify.play"', "[]"]
+    model = ScriptedModel(replies)
     report = evaluate("bfcl:parallel", limit=2, baseline=True, model=model, out=tmp_path, progress=False)
     assert report["metrics"]["engine"]["accuracy"] == 1.0 and report["metrics"]["engine"]["format_validity"] == 1.0
-    assert report["metrics"]["baseline"]["accuracy"] == 0.5 and report["metrics"]["baseline"]["format_validity"] == 0.5
-    assert len(model.calls) == 5  # every Engine of the run planned on this one model
-    grammar_free = [call for call in model.calls if "corrected JSON" in call[-1].content]
-    assert len(grammar_free) == 1  # the repair round is the plain model's (constrained output never needs one)
+    assert report["metrics"]["baseline-native"]["accuracy"] == 0.5 and report["metrics"]["baseline-native"]["format_validity"] == 1.0
+    assert report["metrics"]["baseline-json"]["accuracy"] == 0.0 and report["metrics"]["baseline-json"]["format_validity"] == 0.5
+    assert len(model.calls) == 6  # every predictor of the run asked this one model, once per item
+    assert not [call for call in model.calls if "corrected JSON" in call[-1].content]  # no repair round for anyone
 
 
 def test_every_engine_of_a_run_shares_the_factorys_backend():

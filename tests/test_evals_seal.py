@@ -88,19 +88,23 @@ def test_the_papers_setting_offers_the_items_candidate_apis(small_split):
 
 
 def test_format_accuracy_counts_every_output_that_parses(small_split, tmp_path):
-    """Through the real Engine (scripted model): the plain model's JSON naming an unknown tool still parsed (the
-    official script scores it), text did not; the grammar-constrained engine's plans all parse and fit."""
+    """Through the real Engine (scripted model) and the plain baselines: the plain model's JSON naming an unknown
+    tool still parsed (the official script scores it), text did not; the grammar-constrained engine's plans all
+    parse and fit."""
     from f1.planner.backends.scripted import ScriptedModel
 
     suite = SealSuite(data=small_split, setting="candidates")
     gold = [suite.gold_plan(item.data["calling"]).to_json() for item in suite.items()]
-    unknown = '{"steps":[{"id":1,"tool":"noSuchTool","args":{"x":1}}]}'
-    replies = [*gold, unknown, "I cannot.", "I cannot.", gold[2]]  # a reply that is not a plan gets one repair round
+    unknown = '[{"name": "noSuchTool", "arguments": {"x": 1}}]'
+    first = suite.items()[0].data["calling"][0]
+    native = f'<tool_call>\n{json.dumps({"name": first["api"], "arguments": first["parameters"]})}\n</tool_call>'
+    replies = [*gold, native, "I cannot.", "I cannot.", unknown, "I cannot.", "[]"]
     report = evaluate("seal-tools:candidates", data=small_split, baseline=True, model=ScriptedModel(replies), out=tmp_path, progress=False)
-    engine, baseline = report["proportions"]["engine"], report["proportions"]["baseline"]
+    engine, plain = report["proportions"]["engine"], report["proportions"]["baseline-json"]
     assert engine["format_accuracy"] == engine["format_validity"] == engine["exact_match"] == (3, 3)
-    assert baseline["format_accuracy"] == (2, 3) and baseline["format_validity"] == (1, 3)
-    first = json.loads((tmp_path / "results.baseline.jsonl").read_text().splitlines()[0])["scores"]
+    assert plain["format_accuracy"] == (2, 3) and plain["format_validity"] == (1, 3)
+    assert report["proportions"]["baseline-native"]["exact_match"] == (1, 3)
+    first = json.loads((tmp_path / "results.baseline-json.jsonl").read_text().splitlines()[0])["scores"]
     assert first["parsed"] and first["pred_apis"] == 1 and first["correct_apis"] == 0 and first["pred_params"] == 1
 
 

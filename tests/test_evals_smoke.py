@@ -36,13 +36,16 @@ def needs_evaldata(*parts: str) -> None:
         pytest.skip(f"eval data {'/'.join(parts)} is not beside the repository")
 
 
-def test_bfcl_single_turn_engine_and_baseline(tmp_path: Path) -> None:
+def test_bfcl_single_turn_engine_and_baselines(tmp_path: Path) -> None:
     report = run("bfcl:simple_python", tmp_path, limit=3, baseline=True)
     assert report["proportions"]["engine"]["accuracy"] == (3, 3)
     assert report["metrics"]["engine"]["format_validity"] == 1.0
     first = results(tmp_path)[0]["prediction"]["plan"]["steps"]
     assert [(step["tool"], step["args"]["base"], step["args"]["height"]) for step in first] == [("calculate_triangle_area", 10, 5)]
-    assert report["metrics"]["baseline"]["accuracy"] <= report["metrics"]["engine"]["accuracy"]
+    for name in ("baseline-native", "baseline-json"):  # the plain model, both ways, on the same items
+        replies = [result["prediction"]["details"]["replies"] for result in results(tmp_path, name)]
+        assert len(replies) == 3 and all(len(texts) == 1 and texts[0].strip() for texts in replies)
+    assert "accuracy" in report["baseline_comparison"]
 
 
 def test_bfcl_multi_turn_plans_the_first_turn(tmp_path: Path) -> None:

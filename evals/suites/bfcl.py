@@ -4,11 +4,19 @@ The model sees every function of an entry, as in BFCL (multi-turn: up to 39, plu
 added), unless `top_k` asks the engine to narrow them by retrieval on the latest user message.
 
 Single-turn categories: our plan becomes BFCL's decoded form ``[{func: {arg: value}}, ...]`` and goes through
-`ast_checker`; irrelevance categories pass when the plan is empty, relevance when it is not. Multi-turn categories:
-per turn, the model plans, the calls run on BFCL's executable classes (its `execute_multi_turn_func_call`), results
-go back to the model until it plans nothing (at most BFCL's 20 rounds a turn); `multi_turn_checker` then compares
-state and responses with the ground truth. The checker imports provider SDKs only through
-`bfcl_eval.constants.model_config`, so a stub of that module is installed first (see `_install_model_config_stub`).
+`ast_checker`; irrelevance categories pass when the output decodes to no call (a call to a function nobody offered
+is a call; output that does not decode is none, as in BFCL), relevance when it decodes to one. Multi-turn
+categories: per turn, the model plans, the calls run on BFCL's executable classes (its
+`execute_multi_turn_func_call`), results go back to the model until it plans nothing (at most BFCL's 20 rounds a
+turn); `multi_turn_checker` then compares state and responses with the ground truth.
+
+The plain baselines (`evals.baselines`, `predict_plain`) run the same: one reply per single-turn item, and per
+multi-turn turn the same loop, the calls of each reply executed and their results fed back as tool messages in the
+baseline's own format, until a reply calls nothing (a text answer, ``[]``, or output that does not decode, which
+ends the turn as in BFCL's inference loop). Both see every function of the entry, also with `top_k`.
+
+The checker imports provider SDKs only through `bfcl_eval.constants.model_config`, so a stub of that module is
+installed first (see `_install_model_config_stub`).
 """
 
 from __future__ import annotations
@@ -21,17 +29,19 @@ import tempfile
 import types
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence, Set as AbstractSet
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from f1.errors import F1Error
-from f1.plan import Plan, Step, resolve, validate_plan
-from f1.planner.messages import ChatMessage, ToolCall
-from f1.tools import ToolSpec
+from evals.baselines import Baseline, Call, Reply, check_calls, plain_prediction, reply_details
 from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, share, window
 from evals.engine_adapter import plan_with
+from f1.errors import F1Error
+from f1.plan import Plan, Step, resolve, validate_plan
+from f1.planner import ChatMessage, ToolCall
+from f1.tools import ToolSpec
 
 CHECKER_MODEL = "f1-engine"  # our key in MODEL_CONFIG_MAPPING; BFCL maps "_" to "/" in keys, so none here
 MAX_ROUNDS_PER_TURN = 20  # BFCL's MAXIMUM_STEP_LIMIT
@@ -57,7 +67,7 @@ def _install_model_config_stub() -> None:
         module = types.ModuleType(name, "Stub for f1's eval harness: the checker needs only MODEL_CONFIG_MAPPING.")
         module.MODEL_CONFIG_MAPPING = {}  # type: ignore[attr-defined]
         sys.modules[name] = module
-    module.MODEL_CONFIG_MAPPING.setdefault(CHECKER_MODEL, _CheckerModelConfig(CHECKER_MODEL))  # type: ignore[attr-defined]
+    module.MODEL_CONFIG_MAPPING.setdefault(CHECKER_MODEL, _CheckerModelConfig(CHECKER_MODEL))
 
 
 @cache
@@ -103,7 +113,9 @@ def expand_categories(name: str) -> list[str]:
         elif part in supported:
             out.append(part)
         else:
-            raise EvalError(f"unknown BFCL category {part!r}; categories: {', '.join(supported)}; groups: {', '.join(groups)}")
+            raise EvalError(
+                f"unknown BFCL category {part!r}; categories: {', '.join(supported)}; groups: {', '.join(groups)}"
+            )
     return list(dict.fromkeys(out))
 
 
@@ -149,12 +161,15 @@ def _concrete(value: Any) -> Any:
 
 
 def oracle_plan(
-    ground_truth: list[dict[str, dict[str, list[Any]]]], functions: Sequence[dict[str, Any]] = (), *, language: str = "python"
+    ground_truth: list[dict[str, dict[str, list[Any]]]],
+    functions: Sequence[dict[str, Any]] = (),
+    *,
+    language: str = "python",
 ) -> Plan:
     """One concrete step per ground-truth call. For Java/JavaScript, values are written as the source strings BFCL's
     type converters read back (`"true"`, `"5L"`, `new ArrayList<>(Arrays.asList(...))`, ...)."""
     docs = {function["name"]: function.get("parameters", {}) for function in functions}
-    steps = []
+    steps: list[Step] = []
     for call in ground_truth:
         for name, params in call.items():
             doc = docs.get(name, {})
@@ -265,7 +280,12 @@ class BfclSuite:
             if category not in (*IRRELEVANCE, *RELEVANCE):
                 answers = {entry["id"]: entry["ground_truth"] for entry in bfcl.utils.load_ground_truth_entry(category)}
             for prompt, checked in window(list(zip(prompts, raw, strict=True)), limit, offset):
-                data = {"category": category, "entry": prompt, "functions": checked["function"], "answer": answers.get(prompt["id"])}
+                data = {
+                    "category": category,
+                    "entry": prompt,
+                    "functions": checked["function"],
+                    "answer": answers.get(prompt["id"]),
+                }
                 items.append(Item(id=prompt["id"], data=data))
         return items
 
@@ -285,38 +305,65 @@ class BfclSuite:
         if is_multi_turn(item.data["category"]):
             return await _MultiTurnRun(factory, item, constrained).run()
         entry = item.data["entry"]
-        plan, error = await plan_with(factory, messages_of(entry["question"][0]), specs_of(entry["function"]), constrained=constrained)
+        plan, error = await plan_with(
+            factory, messages_of(entry["question"][0]), specs_of(entry["function"]), constrained=constrained
+        )
         if plan is None:
             return Prediction(format_valid=False, error=error)
         return _checked(plan, item)
 
+    async def predict_plain(self, baseline: Baseline, item: Item) -> Prediction:
+        """A plain baseline (`evals.baselines`) on the item: every function of the entry offered, no grammar."""
+        if is_multi_turn(item.data["category"]):
+            return await _PlainMultiTurnRun(baseline, item).run()
+        entry = item.data["entry"]
+        specs = specs_of(entry["function"])
+        return plain_prediction(await baseline.reply(messages_of(entry["question"][0]), specs), specs)
+
     # scoring ----------------------------------------------------------------------------------------------
     def score(self, item: Item, prediction: Prediction) -> dict[str, Any]:
         category = item.data["category"]
-        base = {"category": category, "format_valid": prediction.format_valid}
+        parsed = prediction.details.get("parsed", prediction.plan is not None or prediction.turns is not None)
+        base = {"category": category, "format_valid": prediction.format_valid, "parsed": bool(parsed)}
         if is_multi_turn(category):
             return base | _score_multi_turn(item, prediction)
-        if category in IRRELEVANCE or category in RELEVANCE:  # as BFCL: output that does not decode is no call
+        if category in IRRELEVANCE or category in RELEVANCE:
+            # As BFCL: output that decodes to any call is a call, to a function nobody offered too (the plan keeps
+            # every decoded call); output that does not decode is no call.
             called = prediction.plan is not None and bool(prediction.plan.steps)
             valid = not called if category in IRRELEVANCE else called
-            error_type = None if valid else ("irrelevance_error:decoder_success" if called else "relevance_error:decoder_failed")
+            error_type = (
+                None if valid else ("irrelevance_error:decoder_success" if called else "relevance_error:decoder_failed")
+            )
             return base | ({"valid": True} if valid else {"valid": False, "error_type": error_type})
         if prediction.plan is None:
             return base | {"valid": False, "error_type": "ast_decoder:decoder_failed", "error": prediction.error}
         bfcl = _bfcl()
-        language = {"simple_java": bfcl.Language.JAVA, "simple_javascript": bfcl.Language.JAVASCRIPT}.get(category, bfcl.Language.PYTHON)
+        language = {"simple_java": bfcl.Language.JAVA, "simple_javascript": bfcl.Language.JAVASCRIPT}.get(
+            category, bfcl.Language.PYTHON
+        )
         decoded = plan_to_bfcl(prediction.plan)
         try:
-            result = bfcl.ast_checker(item.data["functions"], decoded, item.data["answer"], language, category, CHECKER_MODEL)
+            result = bfcl.ast_checker(
+                item.data["functions"], decoded, item.data["answer"], language, category, CHECKER_MODEL
+            )
         except Exception as exc:  # BFCL's checker assumes well-typed output; a crash on odd output is a failure
-            return base | {"valid": False, "error_type": "ast_checker:exception", "error": f"{type(exc).__name__}: {exc}"}
+            return base | {
+                "valid": False,
+                "error_type": "ast_checker:exception",
+                "error": f"{type(exc).__name__}: {exc}",
+            }
         return base | _verdict(result, "error")
 
     def proportions(self, results: Sequence[ItemResult]) -> dict[str, tuple[int, int]]:
         by_category: dict[str, list[ItemResult]] = defaultdict(list)
         for result in results:
             by_category[result.scores["category"]].append(result)
-        shares = {"accuracy": share(results, "valid"), "format_validity": share(results, "format_valid")}
+        shares = {
+            "accuracy": share(results, "valid"),
+            "format_validity": share(results, "format_valid"),
+            "parsed": (sum(_parsed_output(result) for result in results), len(results)),
+        }
         return shares | {f"accuracy/{category}": share(listed, "valid") for category, listed in by_category.items()}
 
     def summarize(self, results: Sequence[ItemResult]) -> dict[str, float]:
@@ -325,6 +372,12 @@ class BfclSuite:
         if len(categories) > 1:
             summary["category_mean_accuracy"] = sum(categories) / len(categories)
         return summary
+
+
+def _parsed_output(result: ItemResult) -> bool:
+    """Whether the item's output decoded (results written before this score existed: whether it had a plan)."""
+    prediction = result.prediction
+    return bool(result.scores.get("parsed", prediction.plan is not None or prediction.turns is not None))
 
 
 def _verdict(result: dict[str, Any], message_key: str) -> dict[str, Any]:
@@ -369,10 +422,16 @@ def _score_multi_turn(item: Item, prediction: Prediction) -> dict[str, Any]:
     answer = item.data["answer"]
     if prediction.turns is None or len(prediction.turns) != len(answer):
         got = "no turns" if prediction.turns is None else f"{len(prediction.turns)} turns"
-        return {"valid": False, "error_type": "multi_turn:force_terminated", "error": f"{got} for {len(answer)}; {prediction.error or ''}".strip()}
+        return {
+            "valid": False,
+            "error_type": "multi_turn:force_terminated",
+            "error": f"{got} for {len(answer)}; {prediction.error or ''}".strip(),
+        }
     model_name = f"f1check{uuid.uuid4().hex[:12]}"
     try:
-        result = _bfcl().multi_turn_checker(prediction.turns, answer, item.data["entry"], item.data["category"], model_name)
+        result = _bfcl().multi_turn_checker(
+            prediction.turns, answer, item.data["entry"], item.data["category"], model_name
+        )
     except Exception as exc:  # e.g. BFCL's own assertions on instance sets
         return {"valid": False, "error_type": "multi_turn:checker_exception", "error": f"{type(exc).__name__}: {exc}"}
     finally:
@@ -387,6 +446,7 @@ class _MultiTurnRun:
         self.factory, self.item, self.constrained = factory, item, constrained
         self.entry = item.data["entry"]
         self.model_name = f"f1infer{uuid.uuid4().hex[:12]}"
+        self.valid = True  # every output decoded and fit the functions offered
 
     def execute(self, calls: list[str]) -> list[str]:
         results, _ = _bfcl().multi_turn_utils.execute_multi_turn_func_call(
@@ -404,7 +464,6 @@ class _MultiTurnRun:
         missed = self.entry.get("missed_function", {})
         history: list[ChatMessage] = []
         turns: list[list[list[str]]] = []
-        valid = True
         try:
             for index, turn in enumerate(self.entry["question"]):
                 if str(index) in missed:  # a holdout turn: BFCL adds the functions and says so (FC wording)
@@ -413,22 +472,33 @@ class _MultiTurnRun:
                 history += messages_of(turn)
                 rounds: list[list[str]] = []
                 for _ in range(MAX_ROUNDS_PER_TURN):
-                    plan, error = await plan_with(self.factory, history, specs, constrained=self.constrained)
-                    if plan is None:  # output that does not decode ends the turn, as in BFCL
-                        valid = False
-                        history.append(ChatMessage(role="assistant", content=f"(unusable output: {error})"))
+                    calls = await self.round(history, specs)
+                    if calls is None:  # the model called nothing: the turn is over
                         break
-                    if not plan.steps:  # the turn ends; the next request must not follow the last one unanswered
-                        history.append(ChatMessage(role="assistant", content=plan.model_dump_json()))
-                        break
-                    valid = valid and error is None and _schema_error(plan, specs) is None
-                    rounds.append(self._run_plan(plan, history, {spec.name for spec in specs}))
+                    rounds.append(calls)
                 else:
-                    return Prediction(turns=turns, format_valid=valid, error=f"force-terminated in turn {index}")
+                    return self.prediction(turns, error=f"force-terminated in turn {index}")
                 turns.append(rounds)
         finally:
             _purge_instances(self.model_name)
-        return Prediction(turns=turns, format_valid=valid)
+        return self.prediction(turns)
+
+    def prediction(self, turns: list[list[list[str]]], error: str | None = None) -> Prediction:
+        return Prediction(turns=turns, format_valid=self.valid, error=error)
+
+    async def round(self, history: list[ChatMessage], specs: list[ToolSpec]) -> list[str] | None:
+        """One model round: the calls it ran (as BFCL call strings), None when it planned nothing; `history` gets
+        the round's messages."""
+        plan, error = await plan_with(self.factory, history, specs, constrained=self.constrained)
+        if plan is None:  # output that does not decode ends the turn, as in BFCL
+            self.valid = False
+            history.append(ChatMessage(role="assistant", content=f"(unusable output: {error})"))
+            return None
+        if not plan.steps:  # the turn ends; the next request must not follow the last one unanswered
+            history.append(ChatMessage(role="assistant", content=plan.model_dump_json()))
+            return None
+        self.valid = self.valid and error is None and _schema_error(plan, specs) is None
+        return self._run_plan(plan, history, {spec.name for spec in specs})
 
     def _run_plan(self, plan: Plan, history: list[ChatMessage], known: AbstractSet[str]) -> list[str]:
         """Run the steps in order (references resolved against earlier results); record calls and results. A step
@@ -451,6 +521,53 @@ class _MultiTurnRun:
             outputs.append(ChatMessage(role="tool", content=output, tool_call_id=call_id, name=step.tool))
         history += [ChatMessage(role="assistant", tool_calls=tool_calls), *outputs]
         return calls
+
+
+class _PlainMultiTurnRun(_MultiTurnRun):
+    """The same loop with a plain baseline as the model: each reply's calls run in order (a function not offered,
+    or arguments that are not an executable call, get an error result and are never run, as BFCL's executor
+    answers a call it cannot run), and go back to the model in the baseline's own format."""
+
+    def __init__(self, baseline: Baseline, item: Item) -> None:
+        super().__init__(None, item, constrained=False)
+        self.baseline = baseline
+        self.replies: list[Reply] = []
+        self.problems: list[str] = []  # what did not decode or fit, reply by reply
+
+    def prediction(self, turns: list[list[list[str]]], error: str | None = None) -> Prediction:
+        first = self.problems[0] if self.problems else None
+        return Prediction(
+            turns=turns, format_valid=self.valid, error=error or first, details=reply_details(self.replies)
+        )
+
+    async def round(self, history: list[ChatMessage], specs: list[ToolSpec]) -> list[str] | None:
+        reply = await self.baseline.reply(history, specs, multi_turn=True)
+        self.replies.append(reply)
+        problem = reply.error or check_calls(reply.calls, specs)
+        if problem is not None:
+            self.valid = False
+            self.problems.append(problem)
+        if not reply.calls:  # a text answer, [] or output that does not decode: the turn ends, as in BFCL
+            history += self.baseline.record(reply, [], number=len(history))
+            return None
+        known = {spec.name for spec in specs}
+        calls: list[str] = []
+        results: list[str] = []
+        for call in reply.calls:
+            executed, output = self._run_call(call, known)
+            if executed is not None:
+                calls.append(executed)
+            results.append(output)
+        history += self.baseline.record(reply, results, number=len(history))
+        return calls
+
+    def _run_call(self, call: Call, known: AbstractSet[str]) -> tuple[str | None, str]:
+        name, args = call
+        try:
+            executable = call_string(name, args, known)
+        except EvalError as exc:
+            return None, f"Error: {exc}"
+        return executable, self.execute([executable])[0]
 
 
 def _parsed(output: str) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 REPORT = "report"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "eval",
         help="run a benchmark suite (bfcl:<category>, seal-tools[:split][:candidates], nestful, parallelqa, movie), or "
@@ -27,11 +27,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="N items (per category for BFCL)")
     parser.add_argument("--offset", type=int, default=0, help="skip the first N items (per category for BFCL)")
     parser.add_argument("--model", default="default", help='planner model: "default", a path, or "openai:URL#MODEL"')
-    parser.add_argument("--data", type=Path, help="data file instead of the suite's default (Seal-Tools, NESTFUL, ParallelQA/Movie)")
+    parser.add_argument(
+        "--data", type=Path, help="data file instead of the suite's default (Seal-Tools, NESTFUL, ParallelQA/Movie)"
+    )
     parser.add_argument("--out", type=Path, help="results folder (default ./f1-eval/<suite>); rerun to resume")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    parser.add_argument("--baseline", action="store_true", help="also run the plain model: same prompt and tools, no grammar, JSON-parsed")
-    parser.add_argument("--oracle", action="store_true", help="replay the ground truth through the scorers (harness self-check)")
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const="both",
+        choices=["native", "json", "both"],
+        help="also run the plain model as people use it without f1, greedy, no grammar, no repair round: 'native' "
+        "(its chat template with tools=, its <tool_call> output parsed), 'json' (full JSON schemas in the system "
+        "message, a JSON array of calls asked for) or 'both' (the default when the flag has no value)",
+    )
+    parser.add_argument(
+        "--oracle", action="store_true", help="replay the ground truth through the scorers (harness self-check)"
+    )
     parser.add_argument(
         "--top-k",
         type=int,
@@ -39,10 +51,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "functions to K by retrieval (default: show them all)",
     )
     parser.add_argument(
-        "--retrieval", default="auto", choices=["auto", "hybrid", "embedding", "bm25"], help="Seal-Tools: retrieval method"
+        "--retrieval",
+        default="auto",
+        choices=["auto", "hybrid", "embedding", "bm25"],
+        help="Seal-Tools: retrieval method",
     )
-    parser.add_argument("--latency-scale", type=float, default=1.0, help="ParallelQA/Movie: multiply simulated search latency")
-    parser.add_argument("--runs", type=Path, nargs="+", default=[Path("f1-eval")], help="report: folders holding run folders")
+    parser.add_argument(
+        "--latency-scale", type=float, default=1.0, help="ParallelQA/Movie: multiply simulated search latency"
+    )
+    parser.add_argument(
+        "--runs", type=Path, nargs="+", default=[Path("f1-eval")], help="report: folders holding run folders"
+    )
     parser.add_argument("--doc", type=Path, default=Path("docs/results.md"), help="report: the document to update")
     parser.set_defaults(handler=_run)
 
@@ -87,6 +106,11 @@ def _run(args: argparse.Namespace) -> int:
         table.add_row(*row)
     console = Console()
     console.print(table)
+    for name, row in report.get("baseline_comparison", {}).items():
+        console.print(
+            f"{name}: engine {row['engine']:.3f} vs {row['stronger_baseline']} {row['baseline']:.3f} "
+            f"(the stronger baseline): {row['difference']:+.3f}"
+        )
     for name, count in report["failure_counts"].items():
         if count:
             console.print(f"{name}: {count} failed or invalid items (see report.md)")
