@@ -399,3 +399,33 @@ def test_replies_keep_what_decoded() -> None:
     assert native.record(Reply("Hi", [], True), [], number=3) == [ChatMessage(role="assistant", content="Hi")]
     recorded = JsonBaseline(ScriptedModel([]), max_tokens=8).record(reply, ["ok"], number=3)
     assert [message.role for message in recorded] == ["assistant", "tool"] and recorded[1].name == "a"
+
+
+def test_the_model_sees_its_own_tool_format_in_both_histories() -> None:
+    """With the real tokenizer (when the default model is converted here; no model runs): the native history is
+    rendered by the chat template as the model was trained (<tools>, <tool_call> blocks, <tool_response>), the JSON
+    baseline's as its own JSON text followed by the results."""
+    from evals.react import template_ids
+    from f1.planner.backends.local import prompt_ids
+    from tests.test_decoding_grammar import test_tokenizer
+
+    tokenizer = test_tokenizer()
+    if "tool_call" not in (tokenizer.chat_template or ""):
+        pytest.skip("the default model's tokenizer is not here (its template has the tool format)")
+    question = [ChatMessage(role="user", content="Go to folder a, then list it.")]
+    calls = [("cd", {"folder": "a"}), ("ls", {})]
+    native = Reply(_native(calls), calls, True)
+    history = [
+        *question,
+        *NativeBaseline(ScriptedModel([]), max_tokens=8).record(native, ["ok", "['x.txt']"], number=1),
+    ]
+    text = tokenizer.decode(template_ids(tokenizer, history, [CD]))
+    assert "<tools>\n" + json.dumps(CD.to_openai()) + "\n</tools>" in text
+    assert '<tool_call>\n{"name": "cd", "arguments": {"folder": "a"}}\n</tool_call>\n<tool_call>\n{"name": "ls"' in text
+    assert "<tool_response>\nok\n</tool_response>\n<tool_response>\n['x.txt']\n</tool_response>" in text
+    plain = Reply(_json(calls), calls, True)
+    baseline = JsonBaseline(ScriptedModel([]), max_tokens=8)
+    history = [*question, *baseline.record(plain, ["ok", "['x.txt']"], number=1)]
+    text = tokenizer.decode(prompt_ids(tokenizer, baseline.prompt(history, [CD], multi_turn=True)))
+    assert "<tools>" not in text and JSON_INSTRUCTIONS in text and '"description": "where"' in text
+    assert "assistant\n" + _json(calls) + "<|im_end|>" in text and "<tool_response>\nok\n</tool_response>" in text
