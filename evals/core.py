@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,14 +102,15 @@ class Predictor(Protocol):
 
 
 def evaldata_dir() -> Path:
-    """The third-party eval data: $F1_EVALDATA, else ../shared/evaldata next to the repository (or next to a folder
-    above it, for checkouts nested one level deeper, such as git worktrees)."""
+    """The third-party eval data: $F1_EVALDATA, else shared/evaldata in the checkout, or beside it or a folder above
+    it (checkouts nested deeper, such as git worktrees)."""
     env = os.environ.get("F1_EVALDATA")
     root = Path(__file__).resolve().parents[1]
-    candidates = [Path(env)] if env else [folder / "shared" / "evaldata" for folder in root.parents]
-    path = next((candidate for candidate in candidates if candidate.is_dir()), candidates[0])
-    if not path.is_dir():
-        raise EvalError(f"eval data folder {path} not found: set F1_EVALDATA or put the data in ../shared/evaldata")
+    candidates = [Path(env)] if env else [folder / "shared" / "evaldata" for folder in (root, *root.parents)]
+    path = next((candidate for candidate in candidates if candidate.is_dir()), None)
+    if path is None:
+        where = candidates[0] if env else root.parent / "shared" / "evaldata"
+        raise EvalError(f"eval data folder {where} not found: set F1_EVALDATA or put the data in ../shared/evaldata")
     return path
 
 
@@ -143,3 +144,14 @@ def fraction(numerator: float, denominator: float) -> float:
 
 def f1_score(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def map_strings(value: Any, replace: Callable[[str], Any]) -> Any:
+    """A JSON value with every string in it, at any depth, replaced by `replace(string)`."""
+    if isinstance(value, str):
+        return replace(value)
+    if isinstance(value, list):
+        return [map_strings(entry, replace) for entry in value]
+    if isinstance(value, dict):
+        return {key: map_strings(entry, replace) for key, entry in value.items()}
+    return value

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from f1.plan import Plan
 from f1.planner import ChatMessage, ToolCall
-from f1.scheduler.trace import StepStatus, Trace
+from f1.scheduler import Trace
 
 
 class Conversation:
@@ -33,7 +32,7 @@ class Conversation:
         calls = [ToolCall(id=call_id(turn, step.id), name=step.tool, arguments=_args(trace, step.id, step.args)) for step in plan.steps]
         self.messages.append(ChatMessage(role="assistant", tool_calls=calls))
         for step, call in zip(plan.steps, calls, strict=True):
-            self.messages.append(ChatMessage(role="tool", tool_call_id=call.id, name=step.tool, content=_outcome(trace, step.id)))
+            self.messages.append(ChatMessage(role="tool", tool_call_id=call.id, name=step.tool, content=trace.outcome(step.id)))
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -49,13 +48,3 @@ def _args(trace: Trace, step_id: int, planned: dict[str, Any]) -> dict[str, Any]
     except KeyError:
         return planned
 
-
-def _outcome(trace: Trace, step_id: int) -> str:
-    try:
-        record = trace.record(step_id)
-    except KeyError:
-        return json.dumps({"error": "not run"})
-    if record.status is StepStatus.ok:
-        return json.dumps(record.result, default=str)
-    message = record.error.message if record.error else str(record.status)
-    return json.dumps({"error": message, "status": str(record.status)})

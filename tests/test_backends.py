@@ -30,7 +30,6 @@ from f1.planner import (
 )
 from f1.planner.numeric import choose_path
 from f1.planner.weights import load_model, load_tokenizer
-from tests.tiny_model import save_tiny_dir
 
 USER = [ChatMessage(role="user", content="hello")]
 PLAN_SCHEMA = {"type": "object", "properties": {"steps": {"type": "array"}}, "required": ["steps"]}
@@ -57,11 +56,6 @@ def test_default_model_replies() -> None:
     question = [ChatMessage(role="user", content="What is the capital of France? Answer in JSON.")]
     answer = anyio.run(collect, model.stream(question, grammar=CITY, max_tokens=16))
     assert json.loads("".join(c.text for c in answer)) == {"city": "Paris"}
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_dir(tmp_path_factory.mktemp("tiny") / "tiny")
 
 
 @pytest.fixture

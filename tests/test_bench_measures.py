@@ -14,13 +14,6 @@ from f1.bench import decode, stream
 from f1.planner import ScriptedModel
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny_model import save_tiny_dir
-
-    return save_tiny_dir(tmp_path_factory.mktemp("tiny") / "tiny")
-
-
 def test_decode_compares_fast_forward_on_and_off_on_the_same_output(tiny_dir: Path) -> None:
     parser = argparse.ArgumentParser()
     decode.add_arguments(parser)

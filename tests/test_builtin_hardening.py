@@ -53,10 +53,6 @@ def test_calculate_still_rounds_to_tens_and_decimals() -> None:
     assert calculate(expression="round(pi, 3)") == 3.142
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 # the scheduler: a thread-run tool learns it was abandoned ----------------------------------------------
 

@@ -341,7 +341,7 @@ def test_bench_reports_a_clear_error_without_data(monkeypatch, tmp_path):
     from f1.bench import retrieval as bench
 
     monkeypatch.setenv("F1_EVALDATA", str(tmp_path))
-    with pytest.raises(F1Error, match="Seal-Tools data not found"):
+    with pytest.raises(F1Error, match="seal_tools/tool.jsonl not found"):
         bench.seal_dir()
 
 

@@ -25,10 +25,6 @@ pytestmark = pytest.mark.anyio
 HANG_GUARD = 10  # seconds; only ever reached if the scheduler deadlocks
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 def steps(*items: tuple[int, str, dict[str, Any]]) -> list[Step]:
     return [Step(id=i, tool=name, args=args) for i, name, args in items]

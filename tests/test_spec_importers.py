@@ -35,10 +35,6 @@ RESERVE_CAR = {
         "price_per_day": {"description": "Price per day", "possible_values": []},
     },
 }
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
 
 GOOD_ARGS = {
     "pickup_location": "SFO",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,6 @@ from f1.tools.openapi import OpenAPISource
 
 MCP_SERVER = Path(__file__).with_name("mcp_server.py")
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # BFCL worlds --------------------------------------------------------------------------------------------
@@ -274,15 +271,22 @@ async def test_mcp_stdio_server_tools() -> None:
         await tools["add"](a=1, b=1)
 
 
-@pytest.mark.anyio
-async def test_mcp_streamable_http_server() -> None:
+@pytest.fixture
+def mcp_http_url() -> Iterator[str]:
+    """The demo MCP server over streamable HTTP, built outside the test's event loop: the app's anyio primitives
+    must not belong to the test's backend, since uvicorn serves it on asyncio in a thread."""
     from tests.mcp_server import server
 
     with serve(server.streamable_http_app()) as url:
-        async with MCPSource.http(f"{url}/mcp", prefix="demo.") as source:
-            tools = {tool.name: tool for tool in await source.load()}
-            assert "demo.add" in tools
-            assert await tools["demo.add"](a=20, b=22) == {"result": 42}
+        yield url
+
+
+@pytest.mark.anyio
+async def test_mcp_streamable_http_server(mcp_http_url: str) -> None:
+    async with MCPSource.http(f"{mcp_http_url}/mcp", prefix="demo.") as source:
+        tools = {tool.name: tool for tool in await source.load()}
+        assert "demo.add" in tools
+        assert await tools["demo.add"](a=20, b=22) == {"result": 42}
 
 
 @pytest.mark.anyio

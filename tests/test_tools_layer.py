@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,9 +13,6 @@ from pydantic import BaseModel, Field
 from f1.errors import ToolSpecError
 from f1.plan import validate_args
 from f1.tools import Tool, ToolPolicy, ToolRegistry, ToolSpec, load_specs, normalize_schema, spec_from_function, tool
-
-EVALDATA = Path(os.environ.get("F1_EVALDATA", Path(__file__).resolve().parents[1].parent / "shared" / "evaldata"))
-SEAL_TOOLS = EVALDATA / "seal_tools" / "tool.jsonl"
 
 WEATHER = ToolSpec(
     name="get_weather",
@@ -112,12 +108,10 @@ def test_our_format_keeps_optional_types_strict() -> None:
         validate_args("maybe", {"text": 3}, spec.parameters, allow_refs=False)
 
 
-def seal_entries(count: int) -> list[dict[str, Any]]:
+def seal_entries(catalogue: Path, count: int) -> list[dict[str, Any]]:
     """The first `count` Seal-Tools entries whose parameters hold only a type and a description."""
-    if not SEAL_TOOLS.exists():
-        pytest.skip(f"no Seal-Tools data at {SEAL_TOOLS}")
     entries = []
-    with SEAL_TOOLS.open(encoding="utf-8") as lines:
+    with catalogue.open(encoding="utf-8") as lines:
         for line in lines:
             entry = json.loads(line)
             props = [*entry["parameters"].values(), *(entry.get("responses") or {}).values()]
@@ -128,8 +122,8 @@ def seal_entries(count: int) -> list[dict[str, Any]]:
     return entries
 
 
-def test_seal_tools_entries_read_and_round_trip() -> None:
-    for entry in seal_entries(5):
+def test_seal_tools_entries_read_and_round_trip(seal_tools: Path) -> None:
+    for entry in seal_entries(seal_tools, 5):
         spec = ToolSpec.from_seal(entry)
         assert spec.name == entry["api_name"] and spec.description == entry["api_description"]
         assert set(spec.parameters["properties"]) == set(entry["parameters"])
@@ -218,16 +212,14 @@ def test_duplicates_across_files_and_missing_paths(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # ~4 ms per spec (jsonschema's check_schema), 15 s for the 4,076 tools
-def test_seal_tools_catalogue_loads_except_for_entries_it_cannot_express() -> None:
-    if not SEAL_TOOLS.exists():
-        pytest.skip(f"no Seal-Tools data at {SEAL_TOOLS}")
+def test_seal_tools_catalogue_loads_except_for_entries_it_cannot_express(seal_tools: Path) -> None:
     loaded = failed = 0
-    for line in SEAL_TOOLS.read_text(encoding="utf-8").splitlines():
+    for line in seal_tools.read_text(encoding="utf-8").splitlines():
         try:
-            ToolSpec.from_seal(json.loads(line), source=str(SEAL_TOOLS))
+            ToolSpec.from_seal(json.loads(line), source=str(seal_tools))
             loaded += 1
         except ToolSpecError as error:
-            assert error.source == str(SEAL_TOOLS) and error.tool
+            assert error.source == str(seal_tools) and error.tool
             failed += 1
     assert loaded > 4000 and failed < 10
 

@@ -21,7 +21,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from evals.core import EvalError, Item, ItemResult, Prediction, as_fractions, data_file, fraction, share, window
+from evals.core import (
+    EvalError,
+    Item,
+    ItemResult,
+    Prediction,
+    as_fractions,
+    data_file,
+    fraction,
+    map_strings,
+    share,
+    window,
+)
 from evals.engine_adapter import EngineFactory, plan_with
 from evals.suites.nestful_scorer import ItemScore, calculate_scores, score_item
 from f1.errors import F1Error, ToolSpecError
@@ -110,16 +121,6 @@ def from_gold_ref(text: str, steps: dict[str, int]) -> str:
     return f"${steps[match.group(1)]}{path}"
 
 
-def _map_strings(value: Any, replace: Any) -> Any:
-    if isinstance(value, str):
-        return replace(value)
-    if isinstance(value, list):
-        return [_map_strings(entry, replace) for entry in value]
-    if isinstance(value, dict):
-        return {key: _map_strings(entry, replace) for key, entry in value.items()}
-    return value
-
-
 def gold_plan(output: Sequence[dict[str, Any]]) -> Plan:
     """The gold sequence (without var_result) as our plan."""
     steps: list[Step] = []
@@ -128,7 +129,7 @@ def gold_plan(output: Sequence[dict[str, Any]]) -> Plan:
         if call["name"] == RESULT:
             continue
         step_id = len(steps) + 1
-        args = _map_strings(call.get("arguments") or {}, lambda text: from_gold_ref(text, ids))
+        args = map_strings(call.get("arguments") or {}, lambda text: from_gold_ref(text, ids))
         steps.append(Step(id=step_id, tool=call["name"], args=args))
         ids[call.get("label") or f"var{step_id}"] = step_id
     return Plan(steps=steps)
@@ -138,7 +139,7 @@ def plan_to_nestful(plan: Plan) -> list[dict[str, Any]]:
     """Our plan as a NESTFUL output list (labels var1..varN by position)."""
     labels = {step.id: f"var{position}" for position, step in enumerate(plan.steps, 1)}
     return [
-        {"name": step.tool, "arguments": _map_strings(step.args, lambda text: to_gold_ref(text, labels)), "label": labels[step.id]}
+        {"name": step.tool, "arguments": map_strings(step.args, lambda text: to_gold_ref(text, labels)), "label": labels[step.id]}
         for step in plan.steps
     ]
 
@@ -250,7 +251,7 @@ def _relabel(calls: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         def rename(text: str, seen: dict[str, str] = seen) -> str:
             return re.sub(r"\$(var\d+)", lambda m: "$" + seen.get(m.group(1), m.group(1)), text)
 
-        out.append({"name": call["name"], "arguments": _map_strings(call.get("arguments") or {}, rename)})
+        out.append({"name": call["name"], "arguments": map_strings(call.get("arguments") or {}, rename)})
         labels[call.get("label") or f"var{position}"] = f"var{position}"
     return out
 

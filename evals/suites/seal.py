@@ -35,6 +35,7 @@ from evals.core import (
     data_file,
     f1_score,
     fraction,
+    map_strings,
     share,
     window,
 )
@@ -165,7 +166,7 @@ class SealSuite:
         outputs: dict[str, str] = {}
         steps = []
         for index, call in enumerate(calling, 1):
-            args = {name: _replace_strings(value, lambda s: outputs.get(s, s)) for name, value in call["parameters"].items()}
+            args = {name: map_strings(value, lambda s: outputs.get(s, s)) for name, value in call["parameters"].items()}
             steps.append(Step(id=index, tool=call["api"], args=args))
             for output, field in zip(call.get("responses", []), self.response_fields(call["api"]), strict=False):
                 outputs[output] = f"${index}.{field}"
@@ -192,7 +193,7 @@ class SealSuite:
                     return f"{API_CALL}{offsets[ref.step]}"
                 return text
 
-            args = {name: _replace_strings(value, name_output) for name, value in step.args.items()}
+            args = {name: map_strings(value, name_output) for name, value in step.args.items()}
             calling.append({"api": step.tool, "parameters": args, "responses": [f"{API_CALL}{next_output + i}" for i in range(len(fields))]})
             next_output += len(fields)
         return calling
@@ -239,16 +240,6 @@ class SealSuite:
             "param_f1": f1_score(param_p, param_r),
             "retrieval_recall": fraction(total["gold_retrieved"], total["gold_apis"]),
         }
-
-
-def _replace_strings(value: Any, replace: Any) -> Any:
-    if isinstance(value, str):
-        return replace(value)
-    if isinstance(value, list):
-        return [_replace_strings(entry, replace) for entry in value]
-    if isinstance(value, dict):
-        return {key: _replace_strings(entry, replace) for key, entry in value.items()}
-    return value
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ import argparse
 import json
 from typing import Any
 
-from f1.bench.grammar import evaldata_dir, seal_catalogue
+from f1.bench.grammar import seal_catalogue
+from f1.bench.retrieval import seal_dir
 from f1.errors import F1Error
 from f1.plan import parse_plan_json, validate_plan
 from f1.tools.spec import ToolSpec
@@ -102,7 +103,7 @@ def seal_tasks(count: int, tools_per_task: int) -> list[tuple[str, list[ToolSpec
     catalogue = {spec.name: spec for spec in seal_catalogue()}
     field_of, members = _fields()
     tasks = []
-    for line in (evaldata_dir() / "seal_tools" / "test_in_domain.jsonl").read_text().splitlines():
+    for line in (seal_dir() / "test_in_domain.jsonl").read_text().splitlines():
         item = json.loads(line)
         gold = list(dict.fromkeys(call["api"] for call in item["calling"]))
         if len(item["calling"]) < 2 or not all(name in catalogue for name in gold):
@@ -122,7 +123,7 @@ def _fields() -> tuple[dict[str, str], dict[str, list[str]]]:
     """Seal-Tools' domains: tool name -> field, and field -> tool names."""
     field_of: dict[str, str] = {}
     members: dict[str, list[str]] = {}
-    for line in (evaldata_dir() / "seal_tools" / "tool.jsonl").read_text().splitlines():
+    for line in (seal_dir() / "tool.jsonl").read_text().splitlines():
         entry = json.loads(line)
         field_of[entry.get("api_name")] = entry.get("field", "")
         members.setdefault(entry.get("field", ""), []).append(entry.get("api_name"))

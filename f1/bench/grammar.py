@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
-from f1.errors import ConfigError, F1Error, GrammarError, ToolSpecError
+from f1.errors import ConfigError, GrammarError
 from f1.tools.spec import ToolSpec
 
 TARGETS = {"cold_s_at_500": 0.2, "cached_ms": 1.0, "mask_fraction_of_decode_step": 0.02}
@@ -62,27 +60,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def evaldata_dir() -> Path:
-    """$F1_EVALDATA, else ../shared/evaldata beside the checkout (or beside a folder above it)."""
-    env = os.environ.get("F1_EVALDATA")
-    root = Path(__file__).resolve().parents[2]
-    candidates = [Path(env)] if env else [folder / "shared" / "evaldata" for folder in (root, *root.parents)]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise F1Error(f"eval data not found at {candidates[0]}: set F1_EVALDATA")
-
-
 def seal_catalogue() -> list[ToolSpec]:
     """Seal-Tools' catalogue as specs (first of repeated names; entries that are not valid specs are skipped)."""
-    specs: dict[str, ToolSpec] = {}
-    for line in (evaldata_dir() / "seal_tools" / "tool.jsonl").read_text().splitlines():
-        try:
-            spec = ToolSpec.from_seal(json.loads(line))
-        except ToolSpecError:
-            continue
-        specs.setdefault(spec.name, spec)
-    return list(specs.values())
+    from f1.bench.retrieval import load_catalogue, seal_dir
+
+    return load_catalogue(seal_dir() / "tool.jsonl")[0]
 
 
 def sample_plan(tools: list[ToolSpec], steps: int = 3) -> str:

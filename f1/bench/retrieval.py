@@ -1,8 +1,8 @@
 """Tool retrieval on Seal-Tools' 4,076-tool catalogue: recall@k of the gold tools, index build time, query latency.
 
 Recall@k: the fraction of a query's gold tools (the ``api`` names in ``calling``) among the top k, averaged over
-queries; ``all@k``: the fraction of queries with every gold tool in the top k. Data: ``$F1_EVALDATA`` or
-``<repo>/../shared/evaldata`` (``seal_tools/tool.jsonl`` and ``<split>.jsonl``).
+queries; ``all@k``: the fraction of queries with every gold tool in the top k. Data: the eval data folder
+(`evals.core.evaldata_dir`), ``seal_tools/tool.jsonl`` and ``<split>.jsonl``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import f1
-from f1.errors import ConfigError, F1Error, ToolSpecError
+from evals.core import data_file
+from f1.errors import ConfigError, ToolSpecError
 from f1.tools.spec import ToolSpec
 
 METHODS = ("bm25", "embedding", "hybrid")
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(f"--limit must be at least 1, not {args.limit}")
     data = seal_dir()
     specs, invalid, duplicates = load_catalogue(data / "tool.jsonl")
-    queries = load_queries(data / f"{args.split}.jsonl")[: args.limit]
+    queries = load_queries(data_file("seal_tools", f"{args.split}.jsonl"))[: args.limit]
     methods = args.method or list(METHODS)
     names = {spec.name for spec in specs}
     result: dict[str, Any] = {
@@ -78,13 +78,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def seal_dir() -> Path:
-    """Seal-Tools' folder under the eval data; `F1Error` when it is missing."""
-    repo = Path(f1.__file__).resolve().parent.parent
-    root = Path(os.environ.get("F1_EVALDATA") or repo.parent / "shared" / "evaldata")
-    folder = root / "seal_tools"
-    if not (folder / "tool.jsonl").exists():
-        raise F1Error(f"Seal-Tools data not found under {folder} (set F1_EVALDATA to the evaldata folder)")
-    return folder
+    """Seal-Tools' folder in the eval data (`evals.core.evaldata_dir`); `EvalError` when its catalogue is missing."""
+    return data_file("seal_tools", "tool.jsonl").parent
 
 
 def load_catalogue(path: Path) -> tuple[list[ToolSpec], list[str], list[str]]:
@@ -109,8 +104,6 @@ def load_catalogue(path: Path) -> tuple[list[ToolSpec], list[str], list[str]]:
 
 def load_queries(path: Path) -> list[tuple[str, set[str]]]:
     """(query, gold tool names) per line of a Seal-Tools split."""
-    if not path.exists():
-        raise F1Error(f"Seal-Tools split not found: {path}")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [(row["query"], {call["api"] for call in row["calling"]}) for row in rows]
 

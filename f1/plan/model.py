@@ -39,12 +39,5 @@ class Plan(BaseModel):
         raise KeyError(step_id)
 
     def to_json(self, **kwargs: Any) -> str:
-        """Serialise; `Plan.from_json` reads it back."""
+        """Serialise; `f1.plan.parse_plan_json` reads it back."""
         return self.model_dump_json(**kwargs)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Plan:
-        """Parse a JSON plan (shape checks only; see `validate_plan` for the tools)."""
-        from f1.plan.validate import parse_plan_json
-
-        return parse_plan_json(text)

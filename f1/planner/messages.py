@@ -31,3 +31,17 @@ class ChatMessage(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None
+
+    def result_text(self, max_chars: int | None = None) -> str:
+        """A tool message as plain text, for prompts without a `tool` role: ``Result of NAME: CONTENT``, the content
+        cut to `max_chars` (None: whole)."""
+        content = self.content if max_chars is None else truncate(self.content, max_chars)
+        return f"{RESULT_PREFIX}{self.name or self.tool_call_id or 'tool'}: {content}"
+
+
+RESULT_PREFIX = "Result of "
+
+
+def truncate(text: str, max_chars: int) -> str:
+    """`text` cut to `max_chars` characters, saying how long it was."""
+    return text if len(text) <= max_chars else f"{text[:max_chars]}... ({len(text)} chars)"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from f1.errors import ModelError
-from f1.planner.weights import read_json_object
+from f1.planner.markers import read_json_object
 
 if TYPE_CHECKING:
     import numpy as np

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from f1.errors import ModelError
-from f1.planner.numeric import NumericPath, choose_path
+from f1.planner.markers import read_json_object
+from f1.planner.numeric import NumericPath, choose_path, onnx_available
+from f1.planner.onnx import OnnxLM, export_onnx
 
 if TYPE_CHECKING:
     from f1.decoding.runtime import CausalLM
@@ -200,15 +202,6 @@ def assemble(name: str) -> Path:
         raise
     _write_marker(target_dir / f"{_GGUF_NAME}.json", {"sha256": model.sha256, "size": size})
     return target
-
-
-def read_json_object(path: Path) -> dict[str, Any]:
-    """The JSON object in a marker or config file; empty when it is missing, unreadable or not an object."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _write_marker(path: Path, data: dict[str, Any]) -> None:
@@ -416,9 +409,6 @@ def _load_torch(name: str, path: Path, numeric: NumericPath) -> CausalLM:
 def ensure_exported(path: Path, numeric: NumericPath) -> Path:
     """The ONNX export of a transformers directory for an `onnx-*` path, made once: beside it
     (`<model>/onnx-int8`) for a directory f1 converted, else in the cache under a key of the directory's path."""
-    from f1.planner.numeric import onnx_available
-    from f1.planner.onnx import export_onnx
-
     if not onnx_available():
         raise ModelError(f"numeric path {numeric!r} needs onnxruntime and onnxruntime-genai (pip install -e .)")
     source = read_json_object(path / MARKER) or {"config_mtime_ns": (path / "config.json").stat().st_mtime_ns}
@@ -428,8 +418,6 @@ def ensure_exported(path: Path, numeric: NumericPath) -> Path:
 
 
 def _load_onnx(path: Path, numeric: NumericPath) -> CausalLM:
-    from f1.planner.onnx import OnnxLM
-
     return OnnxLM(ensure_exported(path, numeric))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +73,13 @@ class StepRecord(BaseModel):
             return None
         return self.ended_at - self.started_at
 
+    def outcome(self) -> str:
+        """What the step came to, as text for a model: its result as JSON, else its error and status."""
+        if self.status is StepStatus.ok:
+            return json.dumps(self.result, default=str)
+        message = self.error.message if self.error else str(self.status)
+        return json.dumps({"error": message, "status": str(self.status)})
+
 
 class Trace(BaseModel):
     """Every step of a run, in the order the steps arrived. `started` is wall-clock epoch seconds."""
@@ -93,6 +101,13 @@ class Trace(BaseModel):
     def errors(self) -> dict[int, StepError]:
         """The error of every step that has one, by step id."""
         return {record.id: record.error for record in self.steps if record.error is not None}
+
+    def outcome(self, step_id: int) -> str:
+        """`StepRecord.outcome` of step `step_id`; an error for a step that never arrived."""
+        try:
+            return self.record(step_id).outcome()
+        except KeyError:
+            return json.dumps({"error": "not run"})
 
     def record(self, step_id: int) -> StepRecord:
         for record in self.steps:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import anyio.to_thread
 
 from f1.errors import ConfigError
+from f1.planner import cache_root
 
 DEFAULT_MAX_RESPONSES = 10_000
 DEFAULT_TTL = 30 * 24 * 3600.0  # seconds: OpenAI keeps responses 30 days
@@ -117,6 +118,4 @@ class SQLiteResponseStore:
 
 def default_store_path() -> Path:
     """`<f1 cache folder>/responses.sqlite` ($F1_CACHE_DIR, by default ~/.cache/f1)."""
-    from f1.planner import cache_root
-
     return cache_root() / "responses.sqlite"

@@ -74,8 +74,7 @@ def chat_dicts(messages: Sequence[ChatMessage], *, tool_role: bool) -> list[dict
                 entry["name"] = message.name
             out.append(entry)
         elif message.role == "tool":
-            source = message.name or message.tool_call_id or "tool"
-            out.append({"role": "user", "content": f"Result of {source}: {message.content}"})
+            out.append({"role": "user", "content": message.result_text()})
         else:
             text = "\n".join([message.content, *(json.dumps(c["function"]) for c in calls)]).strip()
             out.append({"role": message.role, "content": text})
