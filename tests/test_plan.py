@@ -8,21 +8,14 @@ from f1.errors import PlanError, ReferenceResolutionError
 from f1.plan import Plan, Step, parse_plan_json, parse_ref, parse_text_plan, resolve, validate_plan
 from f1.plan.refs import Ref
 from f1.tools import ToolSpec
+from tests.specs import ADD
 
 TOOLS = {
     "search": ToolSpec(
         name="search",
         parameters={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
     ),
-    "add": ToolSpec(
-        name="add",
-        parameters={
-            "type": "object",
-            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-            "required": ["a", "b"],
-            "additionalProperties": False,
-        },
-    ),
+    "add": ADD,
     "math": ToolSpec(
         name="math",
         parameters={

@@ -12,17 +12,10 @@ from hypothesis import strategies as st
 from f1.errors import PlanError
 from f1.plan import Plan, Step, parse_plan_json, plan_from_data, validate_plan
 from f1.tools import ToolSpec
+from tests.specs import ADD
 
 TOOLS = {
-    "add": ToolSpec(
-        name="add",
-        parameters={
-            "type": "object",
-            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-            "required": ["a", "b"],
-            "additionalProperties": False,
-        },
-    ),
+    "add": ADD,
     "search": ToolSpec(
         name="search",
         parameters={"type": "object", "properties": {"query": {"type": "string"}, "k": {"type": "integer"}}, "required": ["query"]},

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import logging
 import os
 import subprocess
 import sys
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,69 +28,8 @@ def _spec(name: str, description: str, *params: str) -> ToolSpec:
     return ToolSpec(name=name, description=description, parameters={"type": "object", "properties": properties})
 
 
-CATALOGUE = [
-    _spec("getWeatherForecast", "Weather forecast (temperature, rain, wind) for a city and day", "city", "date"),
-    _spec("getCurrentTime", "Current local time in a time zone", "timezone"),
-    _spec("convertTimezone", "Convert a time from one time zone to another", "time", "from_zone", "to_zone"),
-    _spec("addNumbers", "Add two numbers and return the sum", "a", "b"),
-    _spec("multiplyNumbers", "Multiply two numbers", "a", "b"),
-    _spec("computeSquareRoot", "Square root of a number", "x"),
-    _spec("solveEquation", "Solve an algebraic equation for a variable", "equation", "variable"),
-    _spec(
-        "convertCurrency",
-        "Convert an amount of money between currencies using exchange rates",
-        "amount",
-        "from_currency",
-        "to_currency",
-    ),
-    _spec("getStockPrice", "Latest stock price of a company by ticker symbol", "ticker"),
-    _spec("translateText", "Translate text into another language", "text", "target_language"),
-    _spec("detectLanguage", "Detect the language a text is written in", "text"),
-    _spec("sendEmail", "Send an email message to a recipient", "to", "subject", "body"),
-    _spec("sendSMS", "Send a text message (SMS) to a phone number", "phone_number", "message"),
-    _spec("createCalendarEvent", "Create a calendar event or meeting", "title", "start_time", "attendees"),
-    _spec("setAlarm", "Set an alarm clock to ring at a time", "time"),
-    _spec("startTimer", "Start a countdown timer", "duration"),
-    _spec("searchWeb", "Search the web for pages matching a query", "query"),
-    _spec("getNewsHeadlines", "Today's top news headlines on a topic", "topic"),
-    _spec("getWikipediaSummary", "Summary of the Wikipedia article about a subject", "subject"),
-    _spec("findRestaurants", "Find restaurants nearby by cuisine", "location", "cuisine"),
-    _spec("bookHotel", "Book a hotel room for given dates", "city", "check_in", "check_out"),
-    _spec("searchFlights", "Search flights between two airports on a date", "origin", "destination", "date"),
-    _spec("getDrivingDirections", "Driving directions and route between two places", "origin", "destination"),
-    _spec("getTrafficInfo", "Live road traffic conditions in an area", "area"),
-    _spec("playMusic", "Play a song or playlist", "song"),
-    _spec("getMovieShowtimes", "Cinema showtimes for a movie", "movie", "city"),
-    _spec("getRecipe", "Find a cooking recipe for a dish", "dish"),
-    _spec("calculateCalories", "Count the calories of a food item", "food"),
-    _spec("trackPackage", "Track a parcel shipment by its tracking number", "tracking_number"),
-    _spec("getExchangeRate", "Exchange rate between two currencies", "base", "quote"),
-    _spec("readFile", "Read the contents of a file on disk", "path"),
-    _spec("writeFile", "Write text into a file on disk", "path", "content"),
-    _spec("listDirectory", "List the files in a folder", "path"),
-    _spec("compressFiles", "Compress files into a zip archive", "paths"),
-    _spec("runSQLQuery", "Run an SQL query against a database", "sql"),
-    _spec("getUserProfile", "Profile of a user account by id", "user_id"),
-    _spec("resetPassword", "Reset a user's password", "user_id"),
-    _spec("generateQRCode", "Generate a QR code image for a URL", "url"),
-    _spec("shortenURL", "Shorten a long URL into a short link", "url"),
-    _spec("getAirQuality", "Air quality index and pollution level for a city", "city"),
-    _spec("getSunriseSunset", "Sunrise and sunset times for a location", "location"),
-    _spec(
-        "convertUnits",
-        "Convert a value between units of measurement (km to miles, kg to pounds)",
-        "value",
-        "from_unit",
-        "to_unit",
-    ),
-    _spec("getHoroscope", "Daily horoscope for a zodiac sign", "sign"),
-    _spec("rollDice", "Roll dice and return random numbers", "sides", "count"),
-    _spec("getJoke", "Tell a random joke", "category"),
-    _spec("checkSpelling", "Check the spelling of a text and suggest corrections", "text"),
-    _spec("summarizeText", "Summarize a long text into a few sentences", "text"),
-    _spec("getPublicHolidays", "Public holidays of a country in a year", "country", "year"),
-    _spec("getPopulation", "Population of a country or city", "place"),
-    _spec("lookupDefinition", "Dictionary definition of an English word", "word"),
+CATALOGUE = [  # [name, description, parameter...] per tool
+    _spec(*row) for row in json.loads((Path(__file__).parent / "retrieval_catalogue.json").read_text(encoding="utf-8"))
 ]
 
 OBVIOUS = [

@@ -33,11 +33,6 @@ class CallPart:
 
 
 @dataclass(frozen=True, slots=True)
-class TextPart:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class EndPart:
     """The last part: why generation stopped, token usage, (compound mode) the run's trace, and (model mode, when
     retrieval narrowed the client's tools) the names of the tools the planner was shown."""
@@ -48,7 +43,7 @@ class EndPart:
     tools_shown: list[str] | None = None
 
 
-Part = CallPart | TextPart | EndPart
+Part = CallPart | TextDelta | EndPart  # TextDelta: a piece of the answer's text
 
 
 def call_id() -> str:
@@ -80,7 +75,7 @@ async def model_answer(
                     yield CallPart(calls, call_id(), event.step.tool, json.dumps(event.step.args, ensure_ascii=False))
                     calls += 1
             elif isinstance(event, TextDelta):
-                yield TextPart(event.text)
+                yield event
             elif isinstance(event, PlanDone):
                 yield EndPart("tool_calls" if calls else "stop", event.usage, tools_shown=tools_shown)
 
@@ -91,7 +86,7 @@ async def compound_answer(
     """Plan, run and join on the server; the answer is text (in `output`'s format when given) and the trace rides
     along."""
     solution = await engine.asolve(messages, output=output)
-    yield TextPart(solution.answer)
+    yield TextDelta(solution.answer)
     report = solution.to_dict()
     report.pop("answer")
     yield EndPart("stop", solution.usage, report)

@@ -28,67 +28,46 @@ def openapi_schema(*, secured: bool) -> dict[str, Any]:
     }
     security = [{"bearer": []}] if secured else []
     response_id = [{"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+    def operation(
+        name: str, answer: type[BaseModel], described: str, stream: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """An /v1 operation that answers `answer` as JSON (and, with `stream`, as server-sent events), or an error."""
+        content: dict[str, Any] = {"application/json": {"schema": ref(answer)}}
+        if stream is not None:
+            content["text/event-stream"] = {"schema": stream}
+        ok = {"200": {"description": described, "content": content}}
+        return {"operationId": name, **fields, "security": security, "responses": {**ok, **errors}}
+
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "f1 OpenAI-compatible API", "version": __version__},
         "paths": {
             "/v1/chat/completions": {
-                "post": {
-                    "operationId": "createChatCompletion",
-                    "summary": "Plan tool calls (model mode) or answer with server-side tools (compound mode)",
-                    "security": security,
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref(ChatCompletionRequest)}}},
-                    "responses": {
-                        "200": {
-                            "description": "The answer; with stream=true, server-sent chat.completion.chunk events",
-                            "content": {
-                                "application/json": {"schema": ref(ChatCompletion)},
-                                "text/event-stream": {"schema": sse_event(ref(ChatCompletionChunk), ref(ErrorResponse))},
-                            },
-                        },
-                        **errors,
-                    },
-                }
+                "post": operation(
+                    "createChatCompletion",
+                    ChatCompletion,
+                    "The answer; with stream=true, server-sent chat.completion.chunk events",
+                    sse_event(ref(ChatCompletionChunk), ref(ErrorResponse)),
+                    summary="Plan tool calls (model mode) or answer with server-side tools (compound mode)",
+                    requestBody={"required": True, "content": {"application/json": {"schema": ref(ChatCompletionRequest)}}},
+                )
             },
             "/v1/responses": {
-                "post": {
-                    "operationId": "createResponse",
-                    "summary": "The Responses API: plan tool calls (model mode) or answer with server-side tools (compound)",
-                    "security": security,
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": ref(ResponsesRequest)}}},
-                    "responses": {
-                        "200": {
-                            "description": "The response; with stream=true, server-sent response.* events",
-                            "content": {
-                                "application/json": {"schema": ref(Response)},
-                                "text/event-stream": {"schema": sse_event(ref(ResponseStreamEvent), None)},
-                            },
-                        },
-                        **errors,
-                    },
-                }
+                "post": operation(
+                    "createResponse",
+                    Response,
+                    "The response; with stream=true, server-sent response.* events",
+                    sse_event(ref(ResponseStreamEvent), None),
+                    summary="The Responses API: plan tool calls (model mode) or answer with server-side tools (compound)",
+                    requestBody={"required": True, "content": {"application/json": {"schema": ref(ResponsesRequest)}}},
+                )
             },
             "/v1/responses/{response_id}": {
-                "get": {
-                    "operationId": "getResponse",
-                    "security": security,
-                    "parameters": response_id,
-                    "responses": {"200": {"description": "A stored response", "content": {"application/json": {"schema": ref(Response)}}}, **errors},
-                },
-                "delete": {
-                    "operationId": "deleteResponse",
-                    "security": security,
-                    "parameters": response_id,
-                    "responses": {"200": {"description": "Deleted", "content": {"application/json": {"schema": ref(DeletedResponse)}}}, **errors},
-                },
+                "get": operation("getResponse", Response, "A stored response", parameters=response_id),
+                "delete": operation("deleteResponse", DeletedResponse, "Deleted", parameters=response_id),
             },
-            "/v1/models": {
-                "get": {
-                    "operationId": "listModels",
-                    "security": security,
-                    "responses": {"200": {"description": "Served models", "content": {"application/json": {"schema": ref(ModelList)}}}, **errors},
-                }
-            },
+            "/v1/models": {"get": operation("listModels", ModelList, "Served models")},
             "/health": {
                 "get": {
                     "operationId": "health",

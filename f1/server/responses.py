@@ -9,8 +9,8 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from f1 import __version__
-from f1.planner import Usage
-from f1.server.answers import CallPart, EndPart, Part, TextPart
+from f1.planner import TextDelta, Usage
+from f1.server.answers import CallPart, EndPart, Part
 from f1.server.wire import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -56,7 +56,7 @@ async def completion(header: Header, parts: AsyncGenerator[Part, None]) -> ChatC
         async for part in parts:
             if isinstance(part, CallPart):
                 calls.append(WireToolCall(id=part.id, function=FunctionCall(name=part.name, arguments=part.arguments)))
-            elif isinstance(part, TextPart):
+            elif isinstance(part, TextDelta):
                 texts.append(part.text)
             else:
                 end = part
@@ -104,7 +104,7 @@ async def events(
     yield chunk(ChunkDelta(role="assistant", content=""))
     async with aclosing(parts):
         async for part in parts:
-            if isinstance(part, TextPart):
+            if isinstance(part, TextDelta):
                 if part.text:
                     yield chunk(ChunkDelta(content=part.text))
             elif isinstance(part, CallPart):

@@ -10,25 +10,22 @@ from contextlib import aclosing
 
 from pydantic import BaseModel
 
-from f1.server.answers import CallPart, EndPart, Part, TextPart
+from f1.planner import TextDelta
+from f1.server.answers import CallPart, EndPart, Part
 from f1.server.errors import APIError
 from f1.server.responses_wire import (
-    ContentPartAdded,
-    ContentPartDone,
+    ContentPartEvent,
     ErrorEvent,
     FunctionCallArgumentsDelta,
     FunctionCallArgumentsDone,
     OutputFunctionCall,
-    OutputItemAdded,
-    OutputItemDone,
+    OutputItemEvent,
     OutputMessage,
     OutputText,
     OutputTextDelta,
     OutputTextDone,
     Response,
-    ResponseCompleted,
-    ResponseCreated,
-    ResponseInProgress,
+    ResponseSnapshot,
     ResponseUsage,
 )
 
@@ -50,20 +47,20 @@ class ResponseBuilder:
         self._message: OutputMessage | None = None  # the text item being written
 
     def start(self) -> Iterator[BaseModel]:
-        yield ResponseCreated(sequence_number=self._next(), response=self.response.model_copy())
-        yield ResponseInProgress(sequence_number=self._next(), response=self.response.model_copy())
+        yield ResponseSnapshot(type="response.created", sequence_number=self._next(), response=self.response.model_copy())
+        yield ResponseSnapshot(type="response.in_progress", sequence_number=self._next(), response=self.response.model_copy())
 
     def feed(self, part: Part) -> Iterator[BaseModel]:
-        if isinstance(part, TextPart):
+        if isinstance(part, TextDelta):
             yield from self._text(part.text)
         elif isinstance(part, CallPart):
             yield from self._call(part)
         else:
             yield from self._end(part)
 
-    def completed(self) -> ResponseCompleted:
+    def completed(self) -> ResponseSnapshot:
         """The last event: the finished response."""
-        return ResponseCompleted(sequence_number=self._next(), response=self.response)
+        return ResponseSnapshot(type="response.completed", sequence_number=self._next(), response=self.response)
 
     def error(self, error: APIError) -> bytes:
         """The event of an error after the stream began."""
@@ -77,10 +74,10 @@ class ResponseBuilder:
     def _text(self, text: str) -> Iterator[BaseModel]:
         if self._message is None:
             self._message = OutputMessage(id=f"msg_{secrets.token_urlsafe(18)}", status="in_progress", content=[])
-            yield OutputItemAdded(sequence_number=self._next(), output_index=self._index, item=self._message.model_copy())
+            yield OutputItemEvent(type="response.output_item.added", sequence_number=self._next(), output_index=self._index, item=self._message.model_copy())
             self._message.content.append(OutputText(text=""))
-            yield ContentPartAdded(
-                sequence_number=self._next(), item_id=self._message.id, output_index=self._index, content_index=0,
+            yield ContentPartEvent(
+                type="response.content_part.added", sequence_number=self._next(), item_id=self._message.id, output_index=self._index, content_index=0,
                 part=OutputText(text=""),
             )  # fmt: skip
         if text:
@@ -98,10 +95,10 @@ class ResponseBuilder:
         yield OutputTextDone(
             sequence_number=self._next(), item_id=message.id, output_index=index, content_index=0, text=part.text
         )
-        yield ContentPartDone(sequence_number=self._next(), item_id=message.id, output_index=index, content_index=0, part=part)
+        yield ContentPartEvent(type="response.content_part.done", sequence_number=self._next(), item_id=message.id, output_index=index, content_index=0, part=part)
         message.status = "completed"
         self.response.output.append(message)
-        yield OutputItemDone(sequence_number=self._next(), output_index=index, item=message)
+        yield OutputItemEvent(type="response.output_item.done", sequence_number=self._next(), output_index=index, item=message)
 
     def _call(self, part: CallPart) -> Iterator[BaseModel]:
         yield from self._close_message()
@@ -109,7 +106,7 @@ class ResponseBuilder:
             id=f"fc_{secrets.token_urlsafe(18)}", call_id=part.id, name=part.name, arguments="", status="in_progress"
         )
         index = self._index
-        yield OutputItemAdded(sequence_number=self._next(), output_index=index, item=item.model_copy())
+        yield OutputItemEvent(type="response.output_item.added", sequence_number=self._next(), output_index=index, item=item.model_copy())
         for start in range(0, len(part.arguments), self.fragment):
             delta = part.arguments[start : start + self.fragment]
             yield FunctionCallArgumentsDelta(sequence_number=self._next(), item_id=item.id, output_index=index, delta=delta)
@@ -118,7 +115,7 @@ class ResponseBuilder:
         )
         item.arguments, item.status = part.arguments, "completed"
         self.response.output.append(item)
-        yield OutputItemDone(sequence_number=self._next(), output_index=index, item=item)
+        yield OutputItemEvent(type="response.output_item.done", sequence_number=self._next(), output_index=index, item=item)
 
     def _end(self, end: EndPart) -> Iterator[BaseModel]:
         if not self.response.output and self._message is None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
+from pydantic import BaseModel, Discriminator, Field, RootModel, Tag
 
-from f1.server.wire import ErrorBody, JSONSchemaFormat, Lenient
+from f1.server.wire import ErrorBody, FunctionDefinition, JSONSchemaFormat, Lenient
 
 # Requests ---------------------------------------------------------------------------------------------------
 
@@ -62,17 +62,13 @@ InputItem = Annotated[
 ITEM_TYPES = frozenset({"message", "function_call", "function_call_output"})
 
 
-class FunctionTool(BaseModel):
-    """A function tool (flat, unlike chat's). Unknown keys are kept for the importer, which refuses one holding an
-    object or a list rather than drop it."""
-
-    model_config = ConfigDict(extra="allow")
-
+class _FunctionType(BaseModel):
     type: Literal["function"]
-    name: str
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+
+
+class FunctionTool(FunctionDefinition, _FunctionType):
+    """A function tool: chat's function definition with its `type` beside it (flat, unlike chat's tools). Its
+    `type` comes first (pydantic takes the bases' fields last base first), so a bad one is the error reported."""
 
 
 class NamedFunctionChoice(Lenient):
@@ -218,78 +214,60 @@ class _Event(BaseModel):
     sequence_number: int
 
 
-class ResponseCreated(_Event):
-    type: Literal["response.created"] = "response.created"
+class ResponseSnapshot(_Event):
+    """The response as it stands: just created, in progress, or completed (the last event)."""
+
+    type: Literal["response.created", "response.in_progress", "response.completed"]
     response: Response
 
 
-class ResponseInProgress(_Event):
-    type: Literal["response.in_progress"] = "response.in_progress"
-    response: Response
-
-
-class ResponseCompleted(_Event):
-    type: Literal["response.completed"] = "response.completed"
-    response: Response
-
-
-class OutputItemAdded(_Event):
-    type: Literal["response.output_item.added"] = "response.output_item.added"
+class OutputItemEvent(_Event):
+    type: Literal["response.output_item.added", "response.output_item.done"]
     output_index: int
     item: OutputItem
 
 
-class OutputItemDone(_Event):
-    type: Literal["response.output_item.done"] = "response.output_item.done"
-    output_index: int
-    item: OutputItem
+class _ItemEvent(_Event):
+    """An event about one output item."""
 
-
-class ContentPartAdded(_Event):
-    type: Literal["response.content_part.added"] = "response.content_part.added"
     item_id: str
     output_index: int
+
+
+class _ContentEvent(_ItemEvent):
+    """An event about one content part of an output item."""
+
     content_index: int
+
+
+class _TextEvent(_ContentEvent):
+    logprobs: list[Any] = Field(default_factory=list)
+
+
+class ContentPartEvent(_ContentEvent):
+    type: Literal["response.content_part.added", "response.content_part.done"]
     part: OutputText
 
 
-class ContentPartDone(_Event):
-    type: Literal["response.content_part.done"] = "response.content_part.done"
-    item_id: str
-    output_index: int
-    content_index: int
-    part: OutputText
-
-
-class OutputTextDelta(_Event):
+class OutputTextDelta(_TextEvent):
     type: Literal["response.output_text.delta"] = "response.output_text.delta"
-    item_id: str
-    output_index: int
-    content_index: int
     delta: str
-    logprobs: list[Any] = Field(default_factory=list)
 
 
-class OutputTextDone(_Event):
+class OutputTextDone(_TextEvent):
     type: Literal["response.output_text.done"] = "response.output_text.done"
-    item_id: str
-    output_index: int
-    content_index: int
     text: str
-    logprobs: list[Any] = Field(default_factory=list)
 
 
-class FunctionCallArgumentsDelta(_Event):
+class FunctionCallArgumentsDelta(_ItemEvent):
+    """A piece of a call's arguments, as they stream (`ResponseBuilder` cuts them into fragments)."""
+
     type: Literal["response.function_call_arguments.delta"] = "response.function_call_arguments.delta"
-    item_id: str
-    output_index: int
     delta: str
 
 
-class FunctionCallArgumentsDone(_Event):
+class FunctionCallArgumentsDone(_ItemEvent):
     type: Literal["response.function_call_arguments.done"] = "response.function_call_arguments.done"
-    item_id: str
-    output_index: int
     name: str
     arguments: str
 
@@ -304,9 +282,8 @@ class ErrorEvent(_Event):
 
 
 ResponseEvent = Annotated[
-    ResponseCreated | ResponseInProgress | ResponseCompleted | OutputItemAdded | OutputItemDone | ContentPartAdded
-    | ContentPartDone | OutputTextDelta | OutputTextDone | FunctionCallArgumentsDelta | FunctionCallArgumentsDone
-    | ErrorEvent,
+    ResponseSnapshot | OutputItemEvent | ContentPartEvent | OutputTextDelta | OutputTextDone | FunctionCallArgumentsDelta
+    | FunctionCallArgumentsDone | ErrorEvent,
     Field(discriminator="type"),
 ]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, get_type_hints, overload
 
 from pydantic import Field, create_model
+from typing_extensions import TypedDict, Unpack
 
 from f1.errors import ToolSpecError
 from f1.tools.spec import ToolSpec
@@ -66,18 +67,21 @@ class Tool:
         return replace(self, policy=replace(self.policy, **changes))
 
 
+class PolicyOptions(TypedDict, total=False):
+    """The `ToolPolicy` fields `@tool` takes as keywords."""
+
+    timeout: float | None
+    retries: int
+    idempotent: bool
+    read_only: bool
+    max_concurrency: int | None
+
+
 @overload
 def tool(fn: Callable[..., Any], /) -> Tool: ...
 @overload
 def tool(
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    timeout: float | None = None,
-    retries: int = 0,
-    idempotent: bool = False,
-    read_only: bool = False,
-    max_concurrency: int | None = None,
+    *, name: str | None = None, description: str | None = None, **policy: Unpack[PolicyOptions]
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -85,20 +89,14 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    timeout: float | None = None,
-    retries: int = 0,
-    idempotent: bool = False,
-    read_only: bool = False,
-    max_concurrency: int | None = None,
+    **policy: Unpack[PolicyOptions],
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a `Tool` of a typed function; its spec comes from the type hints and the docstring."""
+    """Make a `Tool` of a typed function; its spec comes from the type hints and the docstring, its `ToolPolicy`
+    from the keywords (`timeout`, `retries`, `idempotent`, `read_only`, `max_concurrency`)."""
 
     def wrap(function: Callable[..., Any]) -> Tool:
         spec = spec_from_function(function, name=name, description=description)
-        policy = ToolPolicy(
-            timeout=timeout, retries=retries, idempotent=idempotent, read_only=read_only, max_concurrency=max_concurrency
-        )
-        return Tool(spec=spec, fn=function, policy=policy)
+        return Tool(spec=spec, fn=function, policy=ToolPolicy(**policy))
 
     return wrap(fn) if fn is not None else wrap
 

@@ -82,14 +82,7 @@ class ToolSpec(BaseModel):
         """Read an OpenAI tools entry, with or without the ``{"type": "function"}`` wrapper."""
         if data.get("type") == "function" and isinstance(data.get("function"), Mapping):
             data = data["function"]
-        return _build(
-            source,
-            data,
-            _OPENAI,
-            name=data.get("name"),
-            description=data.get("description", ""),
-            parameters=_inputs(data, source),
-        )
+        return _build(source, data, _OPENAI, **_name_and_description(data), parameters=_inputs(data, source))
 
     # BFCL ---------------------------------------------------------------------------------------------
     def to_bfcl(self) -> dict[str, Any]:
@@ -99,14 +92,14 @@ class ToolSpec(BaseModel):
     @classmethod
     def from_bfcl(cls, data: Mapping[str, Any], *, source: str | None = None) -> ToolSpec:
         """Read a BFCL function doc (type names like ``dict``, ``float``, ``tuple``, ``any``)."""
+        result = data.get("response")
         return _build(
             source,
             data,
             _BFCL,
-            name=data.get("name"),
-            description=data.get("description", ""),
+            **_name_and_description(data),
             parameters=normalize_schema(_inputs(data, source)),
-            result_schema=normalize_schema(data["response"]) if isinstance(data.get("response"), Mapping) else None,
+            result_schema=normalize_schema(result) if isinstance(result, Mapping) else None,
         )
 
     # Seal-Tools ---------------------------------------------------------------------------------------
@@ -258,6 +251,11 @@ def _inputs(data: Mapping[str, Any], source: str | None) -> dict[str, Any]:
             source=source,
         )
     return dict(parameters)
+
+
+def _name_and_description(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool's name and description where OpenAI and BFCL keep them."""
+    return {"name": data.get("name"), "description": data.get("description", "")}
 
 
 def _build(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from f1.errors import GrammarError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,6 +87,32 @@ class CompileCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+class CachingEngine:
+    """The caches an engine keeps: per-tokenizer vocabularies (slow to build, kept), and compiled grammars."""
+
+    def __init__(self) -> None:
+        self._vocabularies = CompileCache(size=8)
+        self._grammars = CompileCache()
+
+    def clear_cache(self) -> None:
+        """Forget compiled grammars (the tokenizer's vocabulary stays)."""
+        self._grammars.clear()
+
+
+def mask_words(vocab_size: int) -> np.ndarray:
+    """A zeroed bitmask buffer for `vocab_size` tokens: int32 words, bit j of word i for token 32*i + j."""
+    import numpy as np
+
+    return np.zeros((vocab_size + 31) // 32, dtype=np.int32)
+
+
+def schema_text(grammar: Grammar, engine: str) -> str:
+    """The grammar's JSON schema as text, for the engines that compile only that; `GrammarError` without one."""
+    if grammar.json_schema is None:
+        raise GrammarError(f"the {engine} engine needs a JSON schema; grammar {grammar.name!r} has none")
+    return json.dumps(grammar.json_schema)
 
 
 def apply_bitmask(logits: torch.Tensor, words: np.ndarray) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from f1.decoding.engines.base import CompileCache, apply_bitmask
+from f1.decoding.engines.base import CachingEngine, apply_bitmask, mask_words
 from f1.errors import GrammarError, ModelError
 
 if TYPE_CHECKING:
@@ -19,10 +19,8 @@ class LLGuidanceMatcher:
     """One generation's parser state; masks are computed into a reused buffer."""
 
     def __init__(self, matcher: llguidance.LLMatcher, vocab_size: int) -> None:
-        import numpy as np
-
         self._matcher = matcher
-        self._words = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
+        self._words = mask_words(vocab_size)
 
     def mask_logits(self, logits: torch.Tensor) -> None:
         self._matcher.unsafe_compute_mask_ptr(self._words.ctypes.data, self._words.nbytes)
@@ -45,14 +43,10 @@ class LLGuidanceMatcher:
         return self._matcher.is_stopped()
 
 
-class LLGuidanceEngine:
+class LLGuidanceEngine(CachingEngine):
     """Compiles a grammar once per (tokenizer, grammar key); each matcher is a cheap copy of the compiled one."""
 
     name = "llguidance"
-
-    def __init__(self) -> None:
-        self._tokenizers = CompileCache(size=8)
-        self._grammars = CompileCache()
 
     def tokenizer(self, tokenizer: Any, vocab_size: int | None = None) -> llguidance.LLTokenizer:
         """llguidance's view of a Hugging Face fast tokenizer (about a second to build; cached)."""
@@ -68,10 +62,7 @@ class LLGuidanceEngine:
             except ValueError as exc:
                 raise ModelError(f"llguidance needs a fast (Rust) Hugging Face tokenizer: {exc}") from None
 
-        return self._tokenizers.get(tokenizer, size, "", build)
-
-    def clear_cache(self) -> None:
-        self._grammars.clear()
+        return self._vocabularies.get(tokenizer, size, "", build)
 
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> llguidance.LLMatcher:
         """The compiled grammar (a pristine matcher); raises `F1Error` if the grammar is invalid."""

@@ -7,14 +7,13 @@ use it for small tool sets only. Like xgrammar it sees the looser JSON schema (s
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import outlines_core
 from outlines_core.json_schema import build_regex_from_schema
 
-from f1.decoding.engines.base import CompileCache, apply_bitmask
+from f1.decoding.engines.base import CachingEngine, apply_bitmask, mask_words, schema_text
 from f1.errors import GrammarError
 
 if TYPE_CHECKING:
@@ -27,10 +26,8 @@ class OutlinesMatcher:
     """One generation's automaton state (no fast-forward: the model is asked for every token)."""
 
     def __init__(self, guide: outlines_core.Guide, vocab_size: int) -> None:
-        import numpy as np
-
         self._guide = guide
-        self._words = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
+        self._words = mask_words(vocab_size)
 
     def mask_logits(self, logits: torch.Tensor) -> None:
         self._guide.write_mask_into(self._words.ctypes.data, self._words.size, 4)
@@ -53,25 +50,17 @@ class OutlinesMatcher:
         return self._guide.is_finished() and len(self._guide.get_tokens()) <= 1
 
 
-class OutlinesEngine:
+class OutlinesEngine(CachingEngine):
     """Compiles `Grammar.json_schema` to a compact-JSON regex index; cached by (tokenizer, grammar key)."""
 
     name = "outlines"
-
-    def __init__(self) -> None:
-        self._vocabularies = CompileCache(size=8)
-        self._indexes = CompileCache()
-
-    def clear_cache(self) -> None:
-        self._indexes.clear()
 
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> outlines_core.Index:
         """The regex index of the grammar's JSON schema."""
         from f1.decoding.vocab import eos_ids, token_bytes
 
         size = vocab_size or len(tokenizer)
-        if grammar.json_schema is None:
-            raise GrammarError(f"the outlines engine needs a JSON schema; grammar {grammar.name!r} has none")
+        schema = schema_text(grammar, self.name)
 
         def vocabulary() -> outlines_core.Vocabulary:
             stop = eos_ids(tokenizer)
@@ -83,13 +72,13 @@ class OutlinesEngine:
             return outlines_core.Vocabulary(stop[0], tokens)
 
         def build() -> outlines_core.Index:
-            regex = build_regex_from_schema(json.dumps(grammar.json_schema), whitespace_pattern="")
+            regex = build_regex_from_schema(schema, whitespace_pattern="")
             try:
                 return outlines_core.Index(regex, self._vocabularies.get(tokenizer, size, "", vocabulary))
             except ValueError as exc:
                 raise GrammarError(f"outlines-core cannot compile grammar {grammar.name!r}: {exc}") from None
 
-        return self._indexes.get(tokenizer, size, grammar.key, build)
+        return self._grammars.get(tokenizer, size, grammar.key, build)
 
     def matcher(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> OutlinesMatcher:
         size = vocab_size or len(tokenizer)

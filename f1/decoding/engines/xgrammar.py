@@ -7,13 +7,12 @@ token bytes (`f1.decoding.vocab.token_bytes`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import xgrammar
 
-from f1.decoding.engines.base import CompileCache, apply_bitmask
+from f1.decoding.engines.base import CachingEngine, apply_bitmask, schema_text
 from f1.errors import GrammarError
 
 if TYPE_CHECKING:
@@ -60,25 +59,17 @@ class XGrammarMatcher:
         return self._matcher.is_completed() or self._matcher.is_terminated()
 
 
-class XGrammarEngine:
+class XGrammarEngine(CachingEngine):
     """Compiles `Grammar.json_schema` with compact separators; cached by (tokenizer, grammar key)."""
 
     name = "xgrammar"
-
-    def __init__(self) -> None:
-        self._compilers = CompileCache(size=8)
-        self._grammars = CompileCache()
-
-    def clear_cache(self) -> None:
-        self._grammars.clear()
 
     def compile(self, tokenizer: Any, grammar: Grammar, *, vocab_size: int | None = None) -> Any:
         """The compiled grammar; raises `F1Error` when the grammar has no JSON schema or it does not compile."""
         from f1.decoding.vocab import eos_ids, token_bytes
 
         size = vocab_size or len(tokenizer)
-        if grammar.json_schema is None:
-            raise GrammarError(f"the xgrammar engine needs a JSON schema; grammar {grammar.name!r} has none")
+        schema = schema_text(grammar, self.name)
 
         def compiler() -> xgrammar.GrammarCompiler:
             info = xgrammar.TokenizerInfo(
@@ -87,9 +78,8 @@ class XGrammarEngine:
             return xgrammar.GrammarCompiler(info)
 
         def build() -> Any:
-            schema = json.dumps(grammar.json_schema)
             try:
-                return self._compilers.get(tokenizer, size, "", compiler).compile_json_schema(
+                return self._vocabularies.get(tokenizer, size, "", compiler).compile_json_schema(
                     schema, any_whitespace=False, separators=(",", ":"), strict_mode=True
                 )
             except (RuntimeError, ValueError) as exc:
